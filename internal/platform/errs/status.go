@@ -157,3 +157,27 @@ func (d *Details) add(m proto.Message) {
 
 // Reason returns the ErrorInfo reason of err, or "" if it has none.
 func Reason(err error) string { return FromError(err).Reason }
+
+// WithRequestID returns s with metadata["request_id"] = id in its
+// ErrorInfo, so a client can quote the id of a failed call to support.
+// A status without ErrorInfo, or an empty id, is returned unchanged.
+func WithRequestID(s *status.Status, id string) *status.Status {
+	if id == "" || s == nil {
+		return s
+	}
+	p := s.Proto() // a copy
+	for _, a := range p.GetDetails() {
+		var info errdetails.ErrorInfo
+		if a.MessageIs(&info) && a.UnmarshalTo(&info) == nil {
+			if info.Metadata == nil {
+				info.Metadata = make(map[string]string, 1)
+			}
+			info.Metadata["request_id"] = id
+			if b, err := proto.Marshal(&info); err == nil {
+				a.Value = b
+			}
+			return status.FromProto(p)
+		}
+	}
+	return s
+}

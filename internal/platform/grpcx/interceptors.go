@@ -85,10 +85,9 @@ func (c *chain) requestID(ctx context.Context) context.Context {
 	if v := metadata.ValueFromIncomingContext(ctx, obs.RequestIDHeader); len(v) == 1 && obs.ValidRequestID(v[0]) {
 		return obs.WithRequestID(ctx, v[0])
 	}
-	id := obs.NewRequestID()
-	// Tell the caller the id we minted, so its reports can quote it.
-	_ = grpc.SetHeader(ctx, metadata.Pairs(obs.RequestIDHeader, id))
-	return obs.WithRequestID(ctx, id)
+	// A minted id reaches the caller only in a failed call's ErrorInfo
+	// (mapError): a header on every success would cost every call.
+	return obs.WithRequestID(ctx, obs.NewRequestID())
 }
 
 func (c *chain) requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
@@ -153,12 +152,12 @@ var errDraining = errors.New("server is shutting down")
 // request ids, since the client only sees "internal error".
 func (c *chain) mapError(ctx context.Context, method string, err error) error {
 	if errors.Is(context.Cause(ctx), errDraining) {
-		return errs.ToStatus(errs.New(errs.Unavailable, "SERVER_DRAINING", "the server is shutting down; reconnect")).Err()
+		err = errs.New(errs.Unavailable, "SERVER_DRAINING", "the server is shutting down; reconnect")
 	}
 	if _, isStatus := status.FromError(err); !isStatus && errs.IsInternal(err) {
 		c.s.cfg.log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
 	}
-	return errs.ToStatus(err).Err()
+	return errs.WithRequestID(errs.ToStatus(err), obs.RequestID(ctx)).Err()
 }
 
 func (c *chain) mapErrorsUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

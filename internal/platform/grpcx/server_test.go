@@ -190,16 +190,21 @@ func TestOversizedMetadataRejectedConnectionLives(t *testing.T) {
 func TestRequestID(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var hdr metadata.MD
-	if _, err := f.client.SayHello(t.Context(), &hellov1.SayHelloRequest{Name: "a"}, grpc.Header(&hdr)); err != nil {
-		t.Fatal(err)
+	// A minted id comes back in the ErrorInfo of a failed call.
+	_, err := f.client.SayHello(t.Context(), &hellov1.SayHelloRequest{Name: "internal"})
+	if id := errs.FromError(err).Metadata["request_id"]; !obs.ValidRequestID(id) {
+		t.Errorf("SayHello(internal) = %v: ErrorInfo request_id %q, want a minted id", err, id)
 	}
-	if got := hdr.Get(obs.RequestIDHeader); len(got) != 1 || !obs.ValidRequestID(got[0]) {
-		t.Errorf("minted request id header = %q, want one valid id", got)
+	// A caller's id is kept: in the log and in the error.
+	for _, bad := range []string{"", "has space", strings.Repeat("x", obs.MaxRequestIDLen+1)} {
+		if obs.ValidRequestID(bad) {
+			t.Errorf("ValidRequestID(%q) = true, want false", bad)
+		}
 	}
 	ctx := metadata.AppendToOutgoingContext(t.Context(), obs.RequestIDHeader, "req-from-caller-42")
-	if _, err := f.client.SayHello(ctx, &hellov1.SayHelloRequest{Name: "panic"}); status.Code(err) != codes.Internal {
-		t.Fatal(err)
+	_, err = f.client.SayHello(ctx, &hellov1.SayHelloRequest{Name: "panic"})
+	if id := errs.FromError(err).Metadata["request_id"]; status.Code(err) != codes.Internal || id != "req-from-caller-42" {
+		t.Errorf("SayHello(panic) = %v with request_id %q, want Internal with req-from-caller-42", err, id)
 	}
 	if !strings.Contains(f.log.String(), `"request_id":"req-from-caller-42"`) {
 		t.Errorf("log does not carry the caller's request id:\n%s", f.log.String())
