@@ -29,6 +29,8 @@ func (g *greeter) SayHello(ctx context.Context, r *hellov1.SayHelloRequest) (*he
 		panic("boom: the handler broke")
 	case "internal":
 		return nil, fmt.Errorf("store: connection to 10.0.0.7 refused")
+	case "slow":
+		time.Sleep(300 * time.Millisecond)
 	case "block":
 		<-ctx.Done()
 		return nil, ctx.Err()

@@ -311,6 +311,16 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("health.Watch first = %v, %v, want SERVING", r, err)
 	}
 
+	// An in-flight unary call when SIGTERM arrives.
+	slow := make(chan error, 1)
+	go func() {
+		_, err := client.SayHello(t.Context(), &hellov1.SayHelloRequest{Name: "slow"})
+		slow <- err
+	}()
+	for f.g.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+
 	start := time.Now()
 	stop()
 	if r, err := watch.Recv(); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
@@ -322,6 +332,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if d := errs.FromError(streamErr); d.Code != codes.Unavailable || d.Reason != "SERVER_DRAINING" {
 		t.Errorf("stream.Recv() during shutdown = %v (reason %q), want Unavailable SERVER_DRAINING", streamErr, d.Reason)
+	}
+	if err := <-slow; err != nil {
+		t.Errorf("in-flight SayHello(slow) during shutdown = %v, want OK", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Serve() = %v, want nil", err)
