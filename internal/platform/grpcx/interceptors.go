@@ -26,10 +26,11 @@ type chain struct {
 	s         *Server
 	validator protovalidate.Validator
 	recover   recovery.Option
+	ids       *obs.RequestIDs
 }
 
 func newChain(s *Server, v protovalidate.Validator) *chain {
-	c := &chain{s: s, validator: v}
+	c := &chain{s: s, validator: v, ids: obs.NewRequestIDs()}
 	c.recover = recovery.WithRecoveryHandlerContext(c.recovered)
 	return c
 }
@@ -87,7 +88,7 @@ func (c *chain) requestID(ctx context.Context) context.Context {
 	}
 	// A minted id reaches the caller only in a failed call's ErrorInfo
 	// (mapError): a header on every success would cost every call.
-	return obs.WithRequestID(ctx, obs.NewRequestID())
+	return obs.WithRequestID(ctx, c.ids.Next())
 }
 
 func (c *chain) requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/grpc"
 	channelzsvc "google.golang.org/grpc/channelz/service"
 	"google.golang.org/grpc/health"
@@ -53,13 +51,8 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	ch := newChain(s, v)
 	gopts := cfg.limits.serverOptions()
 	gopts = append(gopts, grpc.ChainUnaryInterceptor(ch.unary()...), grpc.ChainStreamInterceptor(ch.stream()...))
-	if cfg.tracer != nil {
-		gopts = append(gopts, grpc.StatsHandler(otelgrpc.NewServerHandler(
-			otelgrpc.WithTracerProvider(cfg.tracer),
-			otelgrpc.WithPropagators(cfg.propagator),
-			// Prometheus records RPC metrics; otelgrpc's would be a second copy.
-			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
-		)))
+	if cfg.tracing != nil {
+		gopts = append(gopts, grpc.StatsHandler(newTraceHandler(cfg.tracing)))
 	}
 	gopts = append(gopts, cfg.extra...)
 	s.grpc = grpc.NewServer(gopts...)

@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
@@ -23,8 +21,7 @@ type serverConfig struct {
 	name          string
 	log           *slog.Logger
 	metrics       *obs.Metrics
-	tracer        trace.TracerProvider
-	propagator    propagation.TextMapPropagator
+	tracing       *obs.Tracing
 	authorizer    auth.Authorizer
 	limits        Limits
 	unary         []grpc.UnaryServerInterceptor
@@ -64,11 +61,13 @@ func WithMetrics(m *obs.Metrics) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.metrics = m })
 }
 
-// WithTracing installs the otelgrpc stats handler with tp and p, so incoming
-// trace context is extracted and spans recorded as tp samples them. Default:
-// no stats handler (no tracing cost).
-func WithTracing(tp trace.TracerProvider, p propagation.TextMapPropagator) ServerOption {
-	return serverOptionFunc(func(c *serverConfig) { c.tracer, c.propagator = tp, p })
+// WithTracing traces calls with t: the otelgrpc stats handler extracts
+// incoming trace context and records spans as t's provider samples them.
+// When t records no root spans (sampling off), a call that carries no trace
+// context skips tracing entirely, since nothing of it could be exported.
+// Default: no tracing (no cost).
+func WithTracing(t *obs.Tracing) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.tracing = t })
 }
 
 // WithAuthorizer sets who decides each call under its method policy.

@@ -38,11 +38,25 @@ func TestLoggerAddsIDs(t *testing.T) {
 	}
 }
 
+func BenchmarkRequestIDs(b *testing.B) {
+	g := obs.NewRequestIDs()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = g.Next()
+	}
+}
+
 func TestRequestIDs(t *testing.T) {
 	t.Parallel()
-	a, b := obs.NewRequestID(), obs.NewRequestID()
-	if a == b || !obs.ValidRequestID(a) {
-		t.Errorf("NewRequestID() = %q, %q: want two distinct valid ids", a, b)
+	g1, g2 := obs.NewRequestIDs(), obs.NewRequestIDs()
+	seen := map[string]bool{}
+	for range 1000 {
+		for _, id := range []string{g1.Next(), g2.Next()} {
+			if seen[id] || !obs.ValidRequestID(id) || len(id) != 32 {
+				t.Fatalf("Next() = %q: a duplicate or invalid id", id)
+			}
+			seen[id] = true
+		}
 	}
 	if obs.RequestID(t.Context()) != "" {
 		t.Errorf("RequestID of a bare context is not empty")
