@@ -155,3 +155,14 @@ func ExampleRateLimited() {
 	fmt.Println(d.Code, d.Reason, d.RetryDelay, d.Quota[0].GetSubject())
 	// Output: ResourceExhausted RATE_LIMITED 2s api-key:k1
 }
+
+func ExampleDetails_String() {
+	err := errs.New(errs.InvalidArgument, "DIVISION_BY_ZERO", "b: must not be zero",
+		errs.WithFieldViolation("b", "must not be zero"), errs.WithMetadata("request_id", "r-1"))
+	fmt.Println(errs.FromError(errs.ToStatus(err).Err()))
+	// Output:
+	// InvalidArgument: b: must not be zero
+	//   reason: DIVISION_BY_ZERO (bazaar.dev)
+	//   request_id: r-1
+	//   field b: must not be zero
+}

@@ -3,6 +3,10 @@ package errs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -180,4 +184,34 @@ func WithRequestID(s *status.Status, id string) *status.Status {
 		}
 	}
 	return s
+}
+
+// String describes the details for a person: the code and message, then
+// each google.rpc detail on its own indented line. Command-line clients
+// print it.
+func (d Details) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", d.Code, d.Message)
+	if d.Reason != "" {
+		fmt.Fprintf(&b, "\n  reason: %s (%s)", d.Reason, d.Domain)
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Metadata)) {
+		fmt.Fprintf(&b, "\n  %s: %s", k, d.Metadata[k])
+	}
+	for _, v := range d.FieldViolations {
+		fmt.Fprintf(&b, "\n  field %s: %s", v.Field, v.Description)
+	}
+	for _, p := range d.Preconditions {
+		fmt.Fprintf(&b, "\n  precondition %s %s: %s", p.GetType(), p.GetSubject(), p.GetDescription())
+	}
+	for _, q := range d.Quota {
+		fmt.Fprintf(&b, "\n  quota %s: %s", q.GetSubject(), q.GetDescription())
+	}
+	if d.RetryDelay > 0 {
+		fmt.Fprintf(&b, "\n  retry after: %v", d.RetryDelay)
+	}
+	if r := d.Resource; r != nil {
+		fmt.Fprintf(&b, "\n  resource: %s %s %s", r.GetResourceType(), r.GetResourceName(), r.GetDescription())
+	}
+	return b.String()
 }

@@ -133,6 +133,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	}
 	select {
 	case err := <-errc:
+		if err == nil || errors.Is(err, grpc.ErrServerStopped) {
+			return nil // Shutdown or Stop was called directly
+		}
 		s.Stop()
 		return fmt.Errorf("grpcx: serve %s: %w", lis.Addr(), err)
 	case <-ctx.Done():

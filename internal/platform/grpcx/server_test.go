@@ -343,3 +343,38 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("shutdown took %v; streams were not told to go", took)
 	}
 }
+
+// TestServeReturnsNilAfterDirectShutdown: Shutdown or Stop called while
+// Serve runs is a clean stop, not an error.
+func TestServeReturnsNilAfterDirectShutdown(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"Shutdown", "Stop"} {
+		srv, err := grpcx.NewServer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hellov1.RegisterGreeterServiceServer(srv, &greeter{})
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(t.Context(), lis) }()
+		cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hellov1.NewGreeterServiceClient(cc).SayHello(t.Context(), &hellov1.SayHelloRequest{Name: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if name == "Shutdown" {
+			srv.Shutdown()
+		} else {
+			srv.Stop()
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve() after %s() = %v, want nil", name, err)
+		}
+		_ = cc.Close()
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bazaarhq/bazaar/internal/platform/obs"
+)
+
+// upConfig is everything `bazaar up` needs, filled from flags and BAZAAR_*
+// environment variables here and nowhere else.
+type upConfig struct {
+	DataDir       string            // where each service keeps its SQLite file
+	Host          string            // the interface every listener binds
+	BasePort      int               // service i listens on BasePort+i; 0 picks free ports
+	Addrs         map[string]string // explicit per-service addresses (override BasePort)
+	AdminAddr     string            // the admin HTTP listener
+	LogLevel      slog.Level
+	LogFormat     obs.LogFormat
+	OTLPEndpoint  string
+	SampleRatio   float64
+	ShutdownGrace time.Duration
+}
+
+// serviceAddr is where service number i (in services order) listens.
+func (c upConfig) serviceAddr(i int, name string) string {
+	if a := c.Addrs[name]; a != "" {
+		return a
+	}
+	port := 0
+	if c.BasePort != 0 {
+		port = c.BasePort + i
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(port))
+}
+
+func (c upConfig) validate() error {
+	var problems []string
+	if c.DataDir == "" {
+		problems = append(problems, "data dir is empty")
+	}
+	if c.BasePort < 0 || c.BasePort+len(services) > 65535 {
+		problems = append(problems, fmt.Sprintf("base port %d leaves no room for %d services", c.BasePort, len(services)))
+	}
+	for name, a := range c.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			problems = append(problems, fmt.Sprintf("%s address %q: %v", name, a, err))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+		problems = append(problems, fmt.Sprintf("admin address %q: %v", c.AdminAddr, err))
+	}
+	if c.SampleRatio < 0 || c.SampleRatio > 1 {
+		problems = append(problems, fmt.Sprintf("trace sample ratio %v is outside [0, 1]", c.SampleRatio))
+	}
+	if c.ShutdownGrace <= 0 {
+		problems = append(problems, "shutdown grace must be positive")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// parseUpConfig reads defaults, then BAZAAR_* variables, then flags.
+func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (upConfig, error) {
+	env := func(name, def string) string {
+		if v := getenv("BAZAAR_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("bazaar up", flag.ContinueOnError)
+	fs.SetOutput(out)
+	cfg := upConfig{Addrs: map[string]string{}}
+	fs.StringVar(&cfg.DataDir, "data-dir", env("DATA_DIR", "./bazaar-data"), "data directory (env BAZAAR_DATA_DIR)")
+	fs.StringVar(&cfg.Host, "host", env("HOST", "127.0.0.1"), "interface the gRPC listeners bind (env BAZAAR_HOST)")
+	basePort := fs.String("base-port", env("BASE_PORT", "50051"), "first service port; services take consecutive ports; 0 picks free ports (env BAZAAR_BASE_PORT)")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", env("ADMIN_ADDR", "127.0.0.1:9090"), "admin HTTP address: /metrics /healthz /readyz /debug/pprof (env BAZAAR_ADMIN_ADDR)")
+	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env BAZAAR_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("LOG_FORMAT", "text"), "text or json (env BAZAAR_LOG_FORMAT)")
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTLP_ENDPOINT", ""), "OTLP/gRPC collector host:port; empty exports no traces (env BAZAAR_OTLP_ENDPOINT)")
+	ratio := fs.String("trace-sample-ratio", env("TRACE_SAMPLE_RATIO", "0.1"), "fraction of new traces recorded (env BAZAAR_TRACE_SAMPLE_RATIO)")
+	grace := fs.String("shutdown-grace", env("SHUTDOWN_GRACE", "15s"), "how long in-flight calls may finish at shutdown (env BAZAAR_SHUTDOWN_GRACE)")
+	for _, s := range services {
+		envName := strings.ToUpper(s.name) + "_ADDR"
+		fs.Func(s.name+"-addr", fmt.Sprintf("%s host:port, overriding base-port (env BAZAAR_%s)", s.name, envName), func(v string) error {
+			cfg.Addrs[s.name] = v
+			return nil
+		})
+		if v := getenv("BAZAAR_" + envName); v != "" {
+			cfg.Addrs[s.name] = v
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("bazaar up takes no arguments, got %q", fs.Args())
+	}
+	var err error
+	if cfg.BasePort, err = strconv.Atoi(*basePort); err != nil {
+		return cfg, fmt.Errorf("base port %q: %w", *basePort, err)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cfg, fmt.Errorf("log level %q: %w", *logLevel, err)
+	}
+	cfg.LogFormat = obs.LogFormat(*logFormat)
+	if cfg.LogFormat != obs.LogText && cfg.LogFormat != obs.LogJSON {
+		return cfg, fmt.Errorf("log format %q: want text or json", *logFormat)
+	}
+	if cfg.SampleRatio, err = strconv.ParseFloat(*ratio, 64); err != nil {
+		return cfg, fmt.Errorf("trace sample ratio %q: %w", *ratio, err)
+	}
+	if cfg.ShutdownGrace, err = time.ParseDuration(*grace); err != nil {
+		return cfg, fmt.Errorf("shutdown grace %q: %w", *grace, err)
+	}
+	return cfg, cfg.validate()
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
+	"github.com/bazaarhq/bazaar/internal/platform/obs"
+)
+
+// lockedWriter serialises writes from the servers' goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// running is one started service.
+type running struct {
+	name string
+	srv  *grpcx.Server
+	lis  net.Listener
+}
+
+// up runs every service in this process, each on its own listener, plus
+// the admin HTTP listener, until ctx is cancelled; then it drains them all.
+func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
+	out := &lockedWriter{w: stdout}
+	log, err := obs.NewLogger(out, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	metrics := obs.NewMetrics()
+	tracing, err := obs.NewTracing(ctx, obs.TracingConfig{
+		ServiceName: "bazaar", OTLPEndpoint: cfg.OTLPEndpoint, Insecure: true, SampleRatio: cfg.SampleRatio,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, tracing.Shutdown(sctx))
+	}()
+
+	// Listen on everything first, so a taken port fails the start cleanly.
+	var started []running
+	closeAll := func() {
+		for _, r := range started {
+			_ = r.lis.Close()
+		}
+	}
+	deps := serviceDeps{dataDir: cfg.DataDir}
+	for i, s := range services {
+		srv, err := grpcx.NewServer(
+			grpcx.WithName(s.name),
+			grpcx.WithLogger(log.With("service", s.name)),
+			grpcx.WithMetrics(metrics),
+			grpcx.WithTracing(tracing),
+			grpcx.WithShutdownGrace(cfg.ShutdownGrace),
+		)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		if err := s.register(srv, deps); err != nil {
+			closeAll()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if err := srv.Validate(); err != nil {
+			closeAll()
+			return err
+		}
+		lis, err := net.Listen("tcp", cfg.serviceAddr(i, s.name))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		metrics.Server.InitializeMetrics(srv.GRPC())
+		started = append(started, running{name: s.name, srv: srv, lis: lis})
+	}
+	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("admin: %w", err)
+	}
+	admin := &http.Server{
+		Handler: obs.AdminHandler(obs.AdminConfig{
+			Gatherer: metrics.Registry,
+			Ready:    func(context.Context) error { return readiness(started) },
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+
+	printListeners(out, started, adminLis.Addr().String(), cfg.DataDir)
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range started {
+		g.Go(func() error { return r.srv.Serve(gctx, r.lis) })
+	}
+	g.Go(func() error {
+		if err := admin.Serve(adminLis); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("admin: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownGrace)
+		defer cancel()
+		return admin.Shutdown(sctx)
+	})
+	log.InfoContext(ctx, "bazaar is up", "services", len(started))
+	err = g.Wait()
+	log.InfoContext(ctx, "bazaar stopped", "error", err)
+	return err
+}
+
+// readiness is nil when every service serves, else names those that don't.
+func readiness(rs []running) error {
+	var draining []string
+	for _, r := range rs {
+		select {
+		case <-r.srv.Draining():
+			draining = append(draining, r.name)
+		default:
+		}
+	}
+	if len(draining) > 0 {
+		return fmt.Errorf("shutting down: %s", strings.Join(draining, ", "))
+	}
+	return nil
+}
+
+// printListeners writes the table of what listens where.
+func printListeners(w io.Writer, rs []running, adminAddr, dataDir string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tLISTENS ON\tAPI")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.name, r.lis.Addr(), strings.Join(r.srv.Services(), ", "))
+	}
+	fmt.Fprintf(tw, "admin\thttp://%s\t/metrics /healthz /readyz /debug/pprof\n", adminAddr)
+	_ = tw.Flush()
+	fmt.Fprintf(w, "data dir: %s\n", dataDir)
+	fmt.Fprintf(w, "try: go tool grpcurl -plaintext %s list\n", rs[0].lis.Addr())
+}
