@@ -35,7 +35,8 @@ buf-lint: ## Lint the protos (buf STANDARD).
 .PHONY: breaking
 breaking: ## Check proto/ for breaking changes against $(BREAKING_AGAINST).
 	@if git cat-file -e "$(BREAKING_AGAINST):buf.yaml" 2>/dev/null; then \
-		$(BUF) breaking --against ".git#ref=$(BREAKING_AGAINST)"; \
+		$(BUF) breaking --against ".git#ref=$(BREAKING_AGAINST)" && \
+		echo "breaking: no breaking change against $(BREAKING_AGAINST)"; \
 	else \
 		echo "breaking: $(BREAKING_AGAINST) has no buf.yaml; nothing to compare with"; \
 	fi

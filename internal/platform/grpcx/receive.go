@@ -35,6 +35,9 @@ func Receive[T any](ctx context.Context, recv func() (*T, error)) <-chan Receive
 	go func() {
 		for {
 			m, err := recv()
+			if ctx.Err() != nil { // the handler has stopped listening
+				return
+			}
 			select {
 			case ch <- Received[T]{Msg: m, Err: err}:
 			case <-ctx.Done():
