@@ -117,14 +117,14 @@ func MethodPolicy(md protoreflect.MethodDescriptor) (*Policy, error) {
 // Validate checks that p has one valid shape: public alone, or at least one
 // of authenticated, roles and services, with no empty names.
 func Validate(p *Policy) error {
-	restricted := p.GetAuthenticated() || len(p.GetRoles()) > 0 || len(p.GetServices()) > 0
+	restricted := p.GetAuthenticated() || len(p.GetRoles()) > 0 || len(p.GetServices()) > 0 || len(p.GetScopes()) > 0
 	switch {
 	case p == nil:
 		return ErrNoPolicy
 	case p.GetPublic() && restricted:
 		return errors.New("policy is public and restricted at once")
 	case !p.GetPublic() && !restricted:
-		return errors.New("policy admits nobody (set public, authenticated, roles or services)")
+		return errors.New("policy admits nobody (set public, authenticated, roles, scopes or services)")
 	}
 	for _, r := range p.GetRoles() {
 		if strings.TrimSpace(r) == "" {
@@ -134,6 +134,11 @@ func Validate(p *Policy) error {
 	for _, s := range p.GetServices() {
 		if strings.TrimSpace(s) == "" {
 			return errors.New("policy has an empty service identity")
+		}
+	}
+	for _, s := range p.GetScopes() {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("policy has an empty scope")
 		}
 	}
 	return nil

@@ -203,12 +203,28 @@ func (c *chain) authorize(ctx context.Context, method string) (context.Context, 
 	return c.s.cfg.authorizer.Authorize(ctx, method, p)
 }
 
+// authCause returns err, or the *errs.Error that ended the authorized
+// context: an Authorizer bounds a call by its credential's expiry with
+// context.WithDeadlineCause, so a stream outliving its token ends
+// UNAUTHENTICATED rather than DEADLINE_EXCEEDED.
+func authCause(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && errors.As(cause, &e) {
+		return e
+	}
+	return err
+}
+
 func (c *chain) authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	ctx, err := c.authorize(ctx, info.FullMethod)
 	if err != nil {
 		return nil, err
 	}
-	return h(ctx, req)
+	resp, err := h(ctx, req)
+	return resp, authCause(ctx, err)
 }
 
 func (c *chain) authorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
@@ -219,7 +235,7 @@ func (c *chain) authorizeStream(srv any, ss grpc.ServerStream, info *grpc.Stream
 	if ctx != ss.Context() {
 		ss = &contextStream{ServerStream: ss, ctx: ctx}
 	}
-	return h(srv, ss)
+	return authCause(ctx, h(srv, ss))
 }
 
 // --- validation ---

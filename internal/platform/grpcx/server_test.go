@@ -23,6 +23,7 @@ import (
 	channelzpb "google.golang.org/grpc/channelz/grpc_channelz_v1"
 
 	hellov1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 	"github.com/bazaarhq/bazaar/internal/platform/obs"
@@ -376,5 +377,37 @@ func TestServeReturnsNilAfterDirectShutdown(t *testing.T) {
 			t.Errorf("Serve() after %s() = %v, want nil", name, err)
 		}
 		_ = cc.Close()
+	}
+}
+
+// expiringAuthorizer admits everyone until a fixed expiry, like a token.
+type expiringAuthorizer struct{ ttl time.Duration }
+
+func (a expiringAuthorizer) Authorize(ctx context.Context, _ string, _ *auth.Policy) (context.Context, error) {
+	expired := errs.New(errs.Unauthenticated, "TOKEN_EXPIRED", "the access token expired")
+	ctx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(a.ttl), expired)
+	context.AfterFunc(ctx, cancel) // released when the call (the parent) ends
+	return ctx, nil
+}
+
+// TestStreamEndsWhenCredentialExpires: an Authorizer bounding the call by
+// its credential turns the stream's end into UNAUTHENTICATED.
+func TestStreamEndsWhenCredentialExpires(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, grpcx.WithAuthorizer(expiringAuthorizer{ttl: 150 * time.Millisecond}))
+	st, err := f.client.SayHelloStream(t.Context(), &hellov1.SayHelloStreamRequest{Name: "s", Count: 1000, IntervalMs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for err == nil {
+		_, err = st.Recv()
+		n++
+	}
+	if d := errs.FromError(err); d.Code != codes.Unauthenticated || d.Reason != "TOKEN_EXPIRED" {
+		t.Errorf("stream.Recv() after expiry = %v (reason %q), want Unauthenticated TOKEN_EXPIRED", err, d.Reason)
+	}
+	if n < 2 {
+		t.Errorf("stream ended after %d messages, want it to run until expiry", n)
 	}
 }

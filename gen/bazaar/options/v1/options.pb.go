@@ -29,7 +29,8 @@ const (
 //
 // Exactly one shape is valid:
 //   - public: true and nothing else, or
-//   - any combination of authenticated, roles and services (at least one).
+//   - any combination of authenticated, roles, scopes and services (at
+//     least one).
 //
 // A caller is admitted when it matches any of the non-public clauses.
 type MethodPolicy struct {
@@ -45,7 +46,10 @@ type MethodPolicy struct {
 	Roles []string `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
 	// Services admits service principals (mTLS identities such as "order")
 	// calling on their own behalf.
-	Services      []string `protobuf:"bytes,4,rep,name=services,proto3" json:"services,omitempty"`
+	Services []string `protobuf:"bytes,4,rep,name=services,proto3" json:"services,omitempty"`
+	// Scopes admits an API key or OAuth2 client holding at least one of these
+	// scopes (for example "catalog:write").
+	Scopes        []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -108,6 +112,60 @@ func (x *MethodPolicy) GetServices() []string {
 	return nil
 }
 
+func (x *MethodPolicy) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+// RateLimit tunes how a method draws on its caller's rate-limit budget.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cost is how many tokens one call takes from the caller's bucket.
+	// Unset or 0 means 1; expensive methods (sign-in, search) cost more.
+	Cost          uint32 `protobuf:"varint,1,opt,name=cost,proto3" json:"cost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_bazaar_options_v1_options_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_bazaar_options_v1_options_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_bazaar_options_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RateLimit) GetCost() uint32 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
 var file_bazaar_options_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
@@ -115,6 +173,14 @@ var file_bazaar_options_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         50001,
 		Name:          "bazaar.options.v1.policy",
 		Tag:           "bytes,50001,opt,name=policy",
+		Filename:      "bazaar/options/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*RateLimit)(nil),
+		Field:         50002,
+		Name:          "bazaar.options.v1.rate_limit",
+		Tag:           "bytes,50002,opt,name=rate_limit",
 		Filename:      "bazaar/options/v1/options.proto",
 	},
 }
@@ -126,19 +192,28 @@ var (
 	//
 	// optional bazaar.options.v1.MethodPolicy policy = 50001;
 	E_Policy = &file_bazaar_options_v1_options_proto_extTypes[0]
+	// RateLimit is the method's rate-limit cost. Unset means a cost of 1.
+	//
+	// optional bazaar.options.v1.RateLimit rate_limit = 50002;
+	E_RateLimit = &file_bazaar_options_v1_options_proto_extTypes[1]
 )
 
 var File_bazaar_options_v1_options_proto protoreflect.FileDescriptor
 
 const file_bazaar_options_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1fbazaar/options/v1/options.proto\x12\x11bazaar.options.v1\x1a google/protobuf/descriptor.proto\"~\n" +
+	"\x1fbazaar/options/v1/options.proto\x12\x11bazaar.options.v1\x1a google/protobuf/descriptor.proto\"\x96\x01\n" +
 	"\fMethodPolicy\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x12$\n" +
 	"\rauthenticated\x18\x02 \x01(\bR\rauthenticated\x12\x14\n" +
 	"\x05roles\x18\x03 \x03(\tR\x05roles\x12\x1a\n" +
-	"\bservices\x18\x04 \x03(\tR\bservices:Y\n" +
-	"\x06policy\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\v2\x1f.bazaar.options.v1.MethodPolicyR\x06policyB<Z:github.com/bazaarhq/bazaar/gen/bazaar/options/v1;optionsv1b\x06proto3"
+	"\bservices\x18\x04 \x03(\tR\bservices\x12\x16\n" +
+	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"\x1f\n" +
+	"\tRateLimit\x12\x12\n" +
+	"\x04cost\x18\x01 \x01(\rR\x04cost:Y\n" +
+	"\x06policy\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\v2\x1f.bazaar.options.v1.MethodPolicyR\x06policy:]\n" +
+	"\n" +
+	"rate_limit\x12\x1e.google.protobuf.MethodOptions\x18҆\x03 \x01(\v2\x1c.bazaar.options.v1.RateLimitR\trateLimitB<Z:github.com/bazaarhq/bazaar/gen/bazaar/options/v1;optionsv1b\x06proto3"
 
 var (
 	file_bazaar_options_v1_options_proto_rawDescOnce sync.Once
@@ -152,18 +227,21 @@ func file_bazaar_options_v1_options_proto_rawDescGZIP() []byte {
 	return file_bazaar_options_v1_options_proto_rawDescData
 }
 
-var file_bazaar_options_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_bazaar_options_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_bazaar_options_v1_options_proto_goTypes = []any{
 	(*MethodPolicy)(nil),               // 0: bazaar.options.v1.MethodPolicy
-	(*descriptorpb.MethodOptions)(nil), // 1: google.protobuf.MethodOptions
+	(*RateLimit)(nil),                  // 1: bazaar.options.v1.RateLimit
+	(*descriptorpb.MethodOptions)(nil), // 2: google.protobuf.MethodOptions
 }
 var file_bazaar_options_v1_options_proto_depIdxs = []int32{
-	1, // 0: bazaar.options.v1.policy:extendee -> google.protobuf.MethodOptions
-	0, // 1: bazaar.options.v1.policy:type_name -> bazaar.options.v1.MethodPolicy
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 0: bazaar.options.v1.policy:extendee -> google.protobuf.MethodOptions
+	2, // 1: bazaar.options.v1.rate_limit:extendee -> google.protobuf.MethodOptions
+	0, // 2: bazaar.options.v1.policy:type_name -> bazaar.options.v1.MethodPolicy
+	1, // 3: bazaar.options.v1.rate_limit:type_name -> bazaar.options.v1.RateLimit
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	2, // [2:4] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -178,8 +256,8 @@ func file_bazaar_options_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bazaar_options_v1_options_proto_rawDesc), len(file_bazaar_options_v1_options_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
-			NumExtensions: 1,
+			NumMessages:   2,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_bazaar_options_v1_options_proto_goTypes,
