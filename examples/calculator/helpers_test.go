@@ -2,18 +2,15 @@ package calculator_test
 
 import (
 	"context"
-	"net"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
+	"github.com/bazaarhq/bazaar/examples/internal/grpcxtest"
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
@@ -31,7 +28,7 @@ func startCalculator(t *testing.T, opts ...calculator.Option) calculatorv1.Calcu
 	t.Helper()
 	srv := newServer(t)
 	calculatorv1.RegisterCalculatorServiceServer(srv, calculator.NewCalculator(opts...))
-	cc, _ := serve(t, srv)
+	cc, _ := grpcxtest.Serve(t, srv)
 	return calculatorv1.NewCalculatorServiceClient(cc)
 }
 
@@ -42,39 +39,6 @@ func newServer(t *testing.T, opts ...grpcx.ServerOption) *grpcx.Server {
 		t.Fatalf("grpcx.NewServer() = %v", err)
 	}
 	return srv
-}
-
-// serve runs srv on a bufconn listener and returns a connection to it and
-// a function that shuts the server down the way a process does, by ending
-// Serve's context, and returns Serve's result. The test's cleanup calls it
-// too (it runs once) and fails the test unless Serve returned nil.
-func serve(t *testing.T, srv *grpcx.Server) (*grpc.ClientConn, func() error) {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, lis) }()
-	stop := sync.OnceValue(func() error {
-		cancel()
-		return <-done
-	})
-
-	cc, err := grpcx.NewClient("passthrough:///bufconn", grpcx.WithDialOptions(
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-	))
-	if err != nil {
-		_ = stop()
-		t.Fatalf("grpcx.NewClient() = %v", err)
-	}
-	t.Cleanup(func() {
-		if err := cc.Close(); err != nil {
-			t.Errorf("ClientConn.Close() = %v", err)
-		}
-		if err := stop(); err != nil {
-			t.Errorf("Server.Serve() = %v, want nil after a graceful stop", err)
-		}
-	})
-	return cc, stop
 }
 
 // callContext is the context of one test call: the test's, with a deadline.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
+	"github.com/bazaarhq/bazaar/examples/internal/grpcxtest"
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 )
@@ -261,7 +262,7 @@ func TestRunningMaxEndsWithClient(t *testing.T) {
 	obs := observe(calculatorv1.CalculatorService_RunningMax_FullMethodName)
 	srv := newServer(t, grpcx.WithStreamInterceptors(obs.interceptor))
 	calculatorv1.RegisterCalculatorServiceServer(srv, calculator.NewCalculator())
-	cc, _ := serve(t, srv)
+	cc, _ := grpcxtest.Serve(t, srv)
 	client := calculatorv1.NewCalculatorServiceClient(cc)
 
 	ctx, cancel := context.WithCancel(callContext(t))
@@ -290,7 +291,7 @@ func TestRunningMaxDrain(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, grpcx.WithShutdownGrace(time.Minute))
 	calculatorv1.RegisterCalculatorServiceServer(srv, calculator.NewCalculator())
-	cc, stop := serve(t, srv)
+	cc, stop := grpcxtest.Serve(t, srv)
 	client := calculatorv1.NewCalculatorServiceClient(cc)
 
 	stream, err := client.RunningMax(callContext(t))

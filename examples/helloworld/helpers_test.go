@@ -2,17 +2,15 @@ package helloworld_test
 
 import (
 	"context"
-	"net"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/bazaarhq/bazaar/examples/helloworld"
+	"github.com/bazaarhq/bazaar/examples/internal/grpcxtest"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
@@ -24,10 +22,9 @@ const testTimeout = 10 * time.Second
 
 // startGreeter serves a Greeter on a real grpcx.Server (so the platform's
 // validation, error mapping and drain run) over bufconn and returns a
-// client built by grpcx.NewClient, and a function that shuts the server
-// down as a process does, by ending Serve's context, returning Serve's
-// result. The test's cleanup stops the server too and fails unless Serve
-// returned nil.
+// client built by grpcx.NewClient, and grpcxtest.Serve's stop: it shuts the
+// server down as a process does and returns Serve's result. The test's
+// cleanup stops the server too and fails unless Serve returned nil.
 func startGreeter(t *testing.T, opts ...grpcx.ServerOption) (helloworldv1.GreeterServiceClient, func() error) {
 	t.Helper()
 	srv, err := grpcx.NewServer(append([]grpcx.ServerOption{grpcx.WithName("helloworld-test")}, opts...)...)
@@ -36,30 +33,7 @@ func startGreeter(t *testing.T, opts ...grpcx.ServerOption) (helloworldv1.Greete
 	}
 	helloworldv1.RegisterGreeterServiceServer(srv, helloworld.NewGreeter())
 
-	lis := bufconn.Listen(1 << 20)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, lis) }()
-	stop := sync.OnceValue(func() error {
-		cancel()
-		return <-done
-	})
-
-	cc, err := grpcx.NewClient("passthrough:///bufconn", grpcx.WithDialOptions(
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-	))
-	if err != nil {
-		_ = stop()
-		t.Fatalf("grpcx.NewClient() = %v", err)
-	}
-	t.Cleanup(func() {
-		if err := cc.Close(); err != nil {
-			t.Errorf("ClientConn.Close() = %v", err)
-		}
-		if err := stop(); err != nil {
-			t.Errorf("Server.Serve() = %v, want nil after a graceful stop", err)
-		}
-	})
+	cc, stop := grpcxtest.Serve(t, srv)
 	return helloworldv1.NewGreeterServiceClient(cc), stop
 }
 

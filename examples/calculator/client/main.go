@@ -28,19 +28,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/bazaarhq/bazaar/examples/internal/standalone"
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
-	"github.com/bazaarhq/bazaar/internal/platform/errs"
-	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 )
 
 const usage = `usage: client [flags] COMMAND ARGS...
@@ -63,13 +59,7 @@ flags:
 // run does the work, so tests can call it with their own context and
 // writer.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "calculator client:", err)
-		os.Exit(1)
-	}
+	standalone.Main("calculator client", run)
 }
 
 // command is one subcommand: it checks its arguments, then calls.
@@ -78,46 +68,25 @@ type command func(ctx context.Context, client calculatorv1.CalculatorServiceClie
 // run parses args, makes the call they name and prints its result to
 // stdout. A failed call's error describes the status in full.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	addr := fs.String("addr", "127.0.0.1:50052", "server address, host:port")
-	timeout := fs.Duration("timeout", 30*time.Second, "deadline for the whole command")
-	// Flags end at the command: what follows, "-5" included, is its arguments.
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errors.New("missing command")
-	}
-	if *timeout <= 0 {
-		return fmt.Errorf("-timeout %v: want a positive duration", *timeout)
-	}
 	commands := map[string]command{
 		"add": add, "sub": subtract, "mul": multiply, "div": divide,
 		"avg": average, "factor": factor, "max": runningMax,
 	}
-	name, rest := fs.Arg(0), fs.Args()[1:]
-	cmd, ok := commands[name]
-	if !ok {
-		fs.Usage()
-		return fmt.Errorf("unknown command %q", name)
-	}
-
-	// One connection for the program's life, built with the platform's
-	// client stack: retries of UNAVAILABLE, keepalive, a circuit breaker.
-	cc, err := grpcx.NewClient(*addr)
+	// The command line, and the program's one connection, built with the
+	// platform's client stack (grpcx.NewClient): retries of UNAVAILABLE,
+	// keepalive, a circuit breaker.
+	cl, cc, err := standalone.Client{
+		DefaultAddr: "127.0.0.1:50052",
+		Usage:       usage,
+		Commands:    slices.Sorted(maps.Keys(commands)),
+	}.Dial(args, stdout)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cc.Close() }()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, cl.Timeout)
 	defer cancel()
-	return cmd(ctx, calculatorv1.NewCalculatorServiceClient(cc), rest, stdout)
+	return commands[cl.Command](ctx, calculatorv1.NewCalculatorServiceClient(cc), cl.Args, stdout)
 }
 
 func add(ctx context.Context, client calculatorv1.CalculatorServiceClient, args []string, stdout io.Writer) error {
@@ -127,7 +96,7 @@ func add(ctx context.Context, client calculatorv1.CalculatorServiceClient, args 
 	}
 	resp, err := client.Add(ctx, &calculatorv1.AddRequest{A: a, B: b})
 	if err != nil {
-		return &callError{call: "Add", err: err}
+		return &standalone.CallError{Call: "Add", Err: err}
 	}
 	fmt.Fprintln(stdout, formatNumber(resp.GetResult()))
 	return nil
@@ -140,7 +109,7 @@ func subtract(ctx context.Context, client calculatorv1.CalculatorServiceClient, 
 	}
 	resp, err := client.Subtract(ctx, &calculatorv1.SubtractRequest{A: a, B: b})
 	if err != nil {
-		return &callError{call: "Subtract", err: err}
+		return &standalone.CallError{Call: "Subtract", Err: err}
 	}
 	fmt.Fprintln(stdout, formatNumber(resp.GetResult()))
 	return nil
@@ -153,7 +122,7 @@ func multiply(ctx context.Context, client calculatorv1.CalculatorServiceClient, 
 	}
 	resp, err := client.Multiply(ctx, &calculatorv1.MultiplyRequest{A: a, B: b})
 	if err != nil {
-		return &callError{call: "Multiply", err: err}
+		return &standalone.CallError{Call: "Multiply", Err: err}
 	}
 	fmt.Fprintln(stdout, formatNumber(resp.GetResult()))
 	return nil
@@ -168,7 +137,7 @@ func divide(ctx context.Context, client calculatorv1.CalculatorServiceClient, ar
 	}
 	resp, err := client.Divide(ctx, &calculatorv1.DivideRequest{A: a, B: b})
 	if err != nil {
-		return &callError{call: "Divide", err: err}
+		return &standalone.CallError{Call: "Divide", Err: err}
 	}
 	switch {
 	case resp.Remainder != nil:
@@ -191,7 +160,7 @@ func average(ctx context.Context, client calculatorv1.CalculatorServiceClient, a
 	}
 	stream, err := client.Average(ctx)
 	if err != nil {
-		return &callError{call: "Average", err: err}
+		return &standalone.CallError{Call: "Average", Err: err}
 	}
 	for _, n := range numbers {
 		if err := stream.Send(&calculatorv1.AverageRequest{Number: n}); err != nil {
@@ -200,12 +169,12 @@ func average(ctx context.Context, client calculatorv1.CalculatorServiceClient, a
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return &callError{call: "Average", err: err}
+			return &standalone.CallError{Call: "Average", Err: err}
 		}
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return &callError{call: "Average", err: err}
+		return &standalone.CallError{Call: "Average", Err: err}
 	}
 	fmt.Fprintf(stdout, "%s (average of %d)\n", formatNumber(resp.GetAverage()), resp.GetCount())
 	return nil
@@ -222,7 +191,7 @@ func factor(ctx context.Context, client calculatorv1.CalculatorServiceClient, ar
 	}
 	stream, err := client.PrimeFactors(ctx, &calculatorv1.PrimeFactorsRequest{Number: n})
 	if err != nil {
-		return &callError{call: "PrimeFactors", err: err}
+		return &standalone.CallError{Call: "PrimeFactors", Err: err}
 	}
 	for {
 		resp, err := stream.Recv()
@@ -230,7 +199,7 @@ func factor(ctx context.Context, client calculatorv1.CalculatorServiceClient, ar
 			return nil
 		}
 		if err != nil {
-			return &callError{call: "PrimeFactors", err: err}
+			return &standalone.CallError{Call: "PrimeFactors", Err: err}
 		}
 		fmt.Fprintln(stdout, resp.GetFactor())
 	}
@@ -255,7 +224,7 @@ func runningMax(ctx context.Context, client calculatorv1.CalculatorServiceClient
 	defer cancel()
 	stream, err := client.RunningMax(ctx)
 	if err != nil {
-		return &callError{call: "RunningMax", err: err}
+		return &standalone.CallError{Call: "RunningMax", Err: err}
 	}
 	sent := make(chan error, 1)
 	go func() {
@@ -284,12 +253,12 @@ func runningMax(ctx context.Context, client calculatorv1.CalculatorServiceClient
 			if sendErr := <-sent; sendErr != nil {
 				err = sendErr // the cause; Recv only saw the cancellation
 			}
-			return &callError{call: "RunningMax", err: err}
+			return &standalone.CallError{Call: "RunningMax", Err: err}
 		}
 		fmt.Fprintf(stdout, "max %d after %d\n", resp.GetMax(), resp.GetCount())
 	}
 	if err := <-sent; err != nil {
-		return &callError{call: "RunningMax", err: err}
+		return &standalone.CallError{Call: "RunningMax", Err: err}
 	}
 	return nil
 }
@@ -330,18 +299,4 @@ func formatNumber(n *calculatorv1.Number) string {
 		return d.Decimal
 	}
 	return strconv.FormatInt(n.GetInt(), 10)
-}
-
-// callError is a failed call, described with everything its status holds.
-type callError struct {
-	call string
-	err  error
-}
-
-func (e *callError) Unwrap() error { return e.err }
-
-// Error describes the status: the call, then the code, the message and each
-// google.rpc detail on its own line (errs.Details.String).
-func (e *callError) Error() string {
-	return e.call + " failed: " + errs.FromError(e.err).String()
 }

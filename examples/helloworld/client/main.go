@@ -18,14 +18,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/bazaarhq/bazaar/examples/internal/standalone"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
-	"github.com/bazaarhq/bazaar/internal/platform/errs"
-	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 )
 
 const usage = `usage:
@@ -39,57 +35,32 @@ flags:
 // run does the work, so tests can call it with their own context and
 // writer.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "helloworld client:", err)
-		os.Exit(1)
-	}
+	standalone.Main("helloworld client", run)
 }
 
 // run parses args, makes the call they name and prints its result to
 // stdout. A failed call's error describes the status in full.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	addr := fs.String("addr", "127.0.0.1:50051", "server address, host:port")
-	timeout := fs.Duration("timeout", 30*time.Second, "deadline for the whole command")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errors.New("missing command: hello or stream")
-	}
-	if *timeout <= 0 {
-		return fmt.Errorf("-timeout %v: want a positive duration", *timeout)
-	}
-	command, rest := fs.Arg(0), fs.Args()[1:]
-	if command != "hello" && command != "stream" {
-		fs.Usage()
-		return fmt.Errorf("unknown command %q: want hello or stream", command)
-	}
-
-	// One connection for the program's life, built with the platform's
-	// client stack: retries of UNAVAILABLE, keepalive, a circuit breaker.
-	cc, err := grpcx.NewClient(*addr)
+	// The command line, and the program's one connection, built with the
+	// platform's client stack (grpcx.NewClient): retries of UNAVAILABLE,
+	// keepalive, a circuit breaker.
+	cl, cc, err := standalone.Client{
+		DefaultAddr: "127.0.0.1:50051",
+		Usage:       usage,
+		Commands:    []string{"hello", "stream"},
+	}.Dial(args, stdout)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cc.Close() }()
 	client := helloworldv1.NewGreeterServiceClient(cc)
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, cl.Timeout)
 	defer cancel()
 
-	if command == "hello" {
-		return hello(ctx, client, rest, stdout)
+	if cl.Command == "hello" {
+		return hello(ctx, client, cl.Args, stdout)
 	}
-	return stream(ctx, client, rest, stdout)
+	return stream(ctx, client, cl.Args, stdout)
 }
 
 // hello makes the unary call: hello NAME.
@@ -99,7 +70,7 @@ func hello(ctx context.Context, client helloworldv1.GreeterServiceClient, args [
 	}
 	resp, err := client.SayHello(ctx, &helloworldv1.SayHelloRequest{Name: args[0]})
 	if err != nil {
-		return &callError{call: "SayHello", err: err}
+		return &standalone.CallError{Call: "SayHello", Err: err}
 	}
 	fmt.Fprintln(stdout, resp.GetMessage())
 	return nil
@@ -134,7 +105,7 @@ func stream(ctx context.Context, client helloworldv1.GreeterServiceClient, args 
 		IntervalMs: uint32(interval.Milliseconds()),
 	})
 	if err != nil {
-		return &callError{call: "SayHelloStream", err: err}
+		return &standalone.CallError{Call: "SayHelloStream", Err: err}
 	}
 	for {
 		resp, err := s.Recv()
@@ -142,7 +113,7 @@ func stream(ctx context.Context, client helloworldv1.GreeterServiceClient, args 
 			return nil
 		}
 		if err != nil {
-			return &callError{call: "SayHelloStream", err: err}
+			return &standalone.CallError{Call: "SayHelloStream", Err: err}
 		}
 		fmt.Fprintf(stdout, "%d: %s\n", resp.GetSequence(), resp.GetMessage())
 	}
@@ -165,18 +136,4 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// callError is a failed call, described with everything its status holds.
-type callError struct {
-	call string
-	err  error
-}
-
-func (e *callError) Unwrap() error { return e.err }
-
-// Error describes the status: the call, then the code, the message and each
-// google.rpc detail on its own line (errs.Details.String).
-func (e *callError) Error() string {
-	return e.call + " failed: " + errs.FromError(e.err).String()
 }

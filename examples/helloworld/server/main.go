@@ -13,70 +13,27 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/bazaarhq/bazaar/examples/helloworld"
+	"github.com/bazaarhq/bazaar/examples/internal/standalone"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
-	"github.com/bazaarhq/bazaar/internal/platform/obs"
 )
 
-// main only turns signals into a context and an error into the exit code;
-// run does the work, so tests can call it with their own context and
-// writer.
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "helloworld server:", err)
-		os.Exit(1)
-	}
+// server is this program: the Greeter registered on a grpcx server named
+// "helloworld", listening on -addr (127.0.0.1:50051 by default). server.Run
+// builds the server with a text logger at Info, calls Register, listens,
+// prints "listening on ADDR" and serves until its context ends.
+var server = standalone.Server{
+	Name:        "helloworld",
+	DefaultAddr: "127.0.0.1:50051",
+	Register: func(srv *grpcx.Server) {
+		helloworldv1.RegisterGreeterServiceServer(srv, helloworld.NewGreeter())
+	},
 }
 
-// run parses args, serves the Greeter on -addr until ctx ends, and returns
-// nil after a graceful shutdown. It writes "listening on ADDR" and the
-// server's log to stdout.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	addr := fs.String("addr", "127.0.0.1:50051", "TCP address to listen on; port 0 picks a free port")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-
-	log, err := obs.NewLogger(stdout, slog.LevelInfo, obs.LogText)
-	if err != nil {
-		return err
-	}
-	srv, err := grpcx.NewServer(grpcx.WithName("helloworld"), grpcx.WithLogger(log))
-	if err != nil {
-		return err
-	}
-	helloworldv1.RegisterGreeterServiceServer(srv, helloworld.NewGreeter())
-
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", *addr)
-	if err != nil {
-		return err
-	}
-	// Printed before serving starts, so it is the first line of output.
-	fmt.Fprintf(stdout, "listening on %s\n", lis.Addr())
-	if err := srv.Serve(ctx, lis); err != nil {
-		return err
-	}
-	log.Info("stopped gracefully")
-	return nil
+// main only turns signals into a context and an error into the exit code;
+// server.Run does the work, so tests can call it with their own context
+// and writer.
+func main() {
+	server.Main()
 }
