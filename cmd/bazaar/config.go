@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bazaarhq/bazaar/internal/platform/obs"
+	"github.com/bazaarhq/bazaar/internal/platform/tlsx"
 )
 
 // upConfig is everything `bazaar up` needs, filled from flags and BAZAAR_*
@@ -27,6 +28,8 @@ type upConfig struct {
 	OTLPEndpoint  string
 	SampleRatio   float64
 	ShutdownGrace time.Duration
+	TLS           bool                // TLS 1.3 on every gRPC listener, mTLS between services
+	ClientCerts   tlsx.ClientAuthMode // with TLS: must callers present a certificate?
 }
 
 // serviceAddr is where service number i (in services order) listens.
@@ -71,12 +74,7 @@ func (c upConfig) validate() error {
 
 // parseUpConfig reads defaults, then BAZAAR_* variables, then flags.
 func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (upConfig, error) {
-	env := func(name, def string) string {
-		if v := getenv("BAZAAR_" + name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := func(name, def string) string { return envOr(getenv, name, def) }
 	fs := flag.NewFlagSet("bazaar up", flag.ContinueOnError)
 	fs.SetOutput(out)
 	cfg := upConfig{Addrs: map[string]string{}}
@@ -89,6 +87,18 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTLP_ENDPOINT", ""), "OTLP/gRPC collector host:port; empty exports no traces (env BAZAAR_OTLP_ENDPOINT)")
 	ratio := fs.String("trace-sample-ratio", env("TRACE_SAMPLE_RATIO", "0.1"), "fraction of new traces recorded (env BAZAAR_TRACE_SAMPLE_RATIO)")
 	grace := fs.String("shutdown-grace", env("SHUTDOWN_GRACE", "15s"), "how long in-flight calls may finish at shutdown (env BAZAAR_SHUTDOWN_GRACE)")
+	tlsDefault, err := strconv.ParseBool(env("TLS", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("BAZAAR_TLS: %w", err)
+	}
+	fs.BoolVar(&cfg.TLS, "tls", tlsDefault, "serve TLS 1.3 with the certificates of DATA_DIR/certs (made if missing) and call other services with mTLS (env BAZAAR_TLS)")
+	cfg.ClientCerts = tlsx.ClientCertOptional
+	fs.TextVar(&cfg.ClientCerts, "client-certs", cfg.ClientCerts, "with --tls: 'optional' (callers may use tokens instead) or 'required' (internal listeners) (env BAZAAR_CLIENT_CERTS)")
+	if v := getenv("BAZAAR_CLIENT_CERTS"); v != "" {
+		if err := cfg.ClientCerts.UnmarshalText([]byte(v)); err != nil {
+			return cfg, fmt.Errorf("BAZAAR_CLIENT_CERTS: %w", err)
+		}
+	}
 	for _, s := range services {
 		envName := strings.ToUpper(s.name) + "_ADDR"
 		fs.Func(s.name+"-addr", fmt.Sprintf("%s host:port, overriding base-port (env BAZAAR_%s)", s.name, envName), func(v string) error {
@@ -105,7 +115,6 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("bazaar up takes no arguments, got %q", fs.Args())
 	}
-	var err error
 	if cfg.BasePort, err = strconv.Atoi(*basePort); err != nil {
 		return cfg, fmt.Errorf("base port %q: %w", *basePort, err)
 	}

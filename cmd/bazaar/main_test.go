@@ -51,9 +51,15 @@ func noEnv(string) string { return "" }
 // run's error.
 func startUp(t *testing.T, extra ...string) (map[string]string, func() error) {
 	t.Helper()
+	return startUpIn(t, t.TempDir(), extra...)
+}
+
+// startUpIn is startUp with a chosen data dir.
+func startUpIn(t *testing.T, dataDir string, extra ...string) (map[string]string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
-	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, extra...)
+	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, noEnv, out) }()
 	row := regexp.MustCompile(`(?m)^(\w+)\s+(?:http://)?(127\.0\.0\.1:\d+)\s`)

@@ -62,6 +62,11 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		err = errors.Join(err, tracing.Shutdown(sctx))
 	}()
 
+	transport, err := newTransport(cfg, log)
+	if err != nil {
+		return err
+	}
+
 	// Listen on everything first, so a taken port fails the start cleanly.
 	var started []running
 	closeAll := func() {
@@ -71,12 +76,18 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 	}
 	deps := serviceDeps{dataDir: cfg.DataDir}
 	for i, s := range services {
+		creds, err := transport.serverOption(s.name)
+		if err != nil {
+			closeAll()
+			return err
+		}
 		srv, err := grpcx.NewServer(
 			grpcx.WithName(s.name),
 			grpcx.WithLogger(log.With("service", s.name)),
 			grpcx.WithMetrics(metrics),
 			grpcx.WithTracing(tracing),
 			grpcx.WithShutdownGrace(cfg.ShutdownGrace),
+			creds,
 		)
 		if err != nil {
 			closeAll()
@@ -111,7 +122,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 
-	printListeners(out, started, adminLis.Addr().String(), cfg.DataDir)
+	printListeners(out, started, adminLis.Addr().String(), cfg.DataDir, transport)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range started {
@@ -152,7 +163,7 @@ func readiness(rs []running) error {
 }
 
 // printListeners writes the table of what listens where.
-func printListeners(w io.Writer, rs []running, adminAddr, dataDir string) {
+func printListeners(w io.Writer, rs []running, adminAddr, dataDir string, t *transport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tLISTENS ON\tAPI")
 	for _, r := range rs {
@@ -160,6 +171,7 @@ func printListeners(w io.Writer, rs []running, adminAddr, dataDir string) {
 	}
 	fmt.Fprintf(tw, "admin\thttp://%s\t/metrics /healthz /readyz /debug/pprof\n", adminAddr)
 	_ = tw.Flush()
+	fmt.Fprintf(w, "transport: %s\n", t)
 	fmt.Fprintf(w, "data dir: %s\n", dataDir)
-	fmt.Fprintf(w, "try: go tool grpcurl -plaintext %s list\n", rs[0].lis.Addr())
+	fmt.Fprintf(w, "try: go tool grpcurl %s %s list\n", t.grpcurlFlags(), rs[0].lis.Addr())
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
+	"github.com/bazaarhq/bazaar/internal/platform/tlsx"
+)
+
+func TestCerts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"certs", "--data-dir", dir}, noEnv, &out); err != nil {
+		t.Fatalf("run(certs) = %v\n%s", err, out.String())
+	}
+	for _, name := range append(serviceNames(), "ca", "client") {
+		if !strings.Contains(out.String(), filepath.Join(dir, "certs", name+".pem")) {
+			t.Errorf("certs output lacks %s.pem:\n%s", name, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "spiffe://bazaar.dev/helloworld") {
+		t.Errorf("certs output lacks the SPIFFE identity:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"certs", "--data-dir", dir}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "created") {
+		t.Errorf("a second run re-created certificates:\n%s", out.String())
+	}
+}
+
+// callHello says hello to addr with creds and returns the error.
+func callHello(t *testing.T, addr string, creds credentials.TransportCredentials) error {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	_, err = helloworldv1.NewGreeterServiceClient(cc).SayHello(t.Context(), &helloworldv1.SayHelloRequest{Name: "tls"})
+	return err
+}
+
+// foreignClientCreds presents certFile/keyFile (of another CA) while
+// trusting caFile for the server: only the client certificate is wrong.
+func foreignClientCreds(t *testing.T, certFile, keyFile, caFile string) credentials.TransportCredentials {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no CA certificate in " + caFile)
+	}
+	return credentials.NewTLS(&tls.Config{
+		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "helloworld",
+	})
+}
+
+// TestUpTLS: `bazaar up --tls` serves TLS 1.3; a plaintext client and a
+// client certificate from another CA are refused; a client trusting the
+// dev CA (with or without its client certificate) is served.
+func TestUpTLS(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	addrs, stop := startUpIn(t, dataDir, "--tls")
+	addr := addrs["helloworld"]
+	layout := tlsx.Layout{Dir: tlsx.CertsDir(dataDir)}
+
+	if err := callHello(t, addr, insecure.NewCredentials()); status.Code(err) != codes.Unavailable {
+		t.Errorf("plaintext SayHello against --tls = %v, want Unavailable", err)
+	}
+
+	// Another CA's certificate, otherwise a perfectly good client.
+	other, err := tlsx.GenerateDevPKI(t.TempDir(), []string{"helloworld"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := foreignClientCreds(t, other.Client.CertFile, other.Client.KeyFile, layout.CACertFile())
+	if err := callHello(t, addr, foreign); status.Code(err) != codes.Unavailable {
+		t.Errorf("SayHello with another CA's client certificate = %v, want Unavailable (handshake refused)", err)
+	}
+
+	// Our own client certificate works.
+	mine, err := tlsx.NewReloader(layout.CertFile(tlsx.ClientName), layout.KeyFile(tlsx.ClientName), layout.CACertFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callHello(t, addr, tlsx.ClientCredentials(mine, "helloworld")); err != nil {
+		t.Errorf("SayHello with the dev client certificate = %v, want OK", err)
+	}
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Errorf("run(up --tls) after cancel = %v, want nil", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("shutdown took %v", time.Since(start))
+	}
+}
