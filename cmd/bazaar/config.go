@@ -28,6 +28,9 @@ type upConfig struct {
 	OTLPEndpoint  string
 	SampleRatio   float64
 	ShutdownGrace time.Duration
+	DatabaseURLs  map[string]string   // per-service database URL; default a SQLite file in DataDir
+	AdminEmail    string              // the bootstrap admin of a fresh identity database
+	AdminPassword string              // its password; empty: generated and printed once
 	TLS           bool                // TLS 1.3 on every gRPC listener, mTLS between services
 	ClientCerts   tlsx.ClientAuthMode // with TLS: must callers present a certificate?
 }
@@ -77,7 +80,7 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	env := func(name, def string) string { return envOr(getenv, name, def) }
 	fs := flag.NewFlagSet("bazaar up", flag.ContinueOnError)
 	fs.SetOutput(out)
-	cfg := upConfig{Addrs: map[string]string{}}
+	cfg := upConfig{Addrs: map[string]string{}, DatabaseURLs: map[string]string{}}
 	fs.StringVar(&cfg.DataDir, "data-dir", env("DATA_DIR", "./bazaar-data"), "data directory (env BAZAAR_DATA_DIR)")
 	fs.StringVar(&cfg.Host, "host", env("HOST", "127.0.0.1"), "interface the gRPC listeners bind (env BAZAAR_HOST)")
 	basePort := fs.String("base-port", env("BASE_PORT", "50051"), "first service port; services take consecutive ports; 0 picks free ports (env BAZAAR_BASE_PORT)")
@@ -97,6 +100,18 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	if v := getenv("BAZAAR_CLIENT_CERTS"); v != "" {
 		if err := cfg.ClientCerts.UnmarshalText([]byte(v)); err != nil {
 			return cfg, fmt.Errorf("BAZAAR_CLIENT_CERTS: %w", err)
+		}
+	}
+	fs.StringVar(&cfg.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@bazaar.local"), "bootstrap admin of a fresh identity database (env BAZAAR_ADMIN_EMAIL)")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "its password; empty generates one and prints it once (env BAZAAR_ADMIN_PASSWORD)")
+	for _, s := range services {
+		dbEnv := strings.ToUpper(s.name) + "_DATABASE_URL"
+		fs.Func(s.name+"-database-url", fmt.Sprintf("%s database: sqlite:///path or postgres://...; default DATA_DIR/%s.db (env BAZAAR_%s)", s.name, s.name, dbEnv), func(v string) error {
+			cfg.DatabaseURLs[s.name] = v
+			return nil
+		})
+		if v := getenv("BAZAAR_" + dbEnv); v != "" {
+			cfg.DatabaseURLs[s.name] = v
 		}
 	}
 	for _, s := range services {

@@ -1,35 +1,108 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
 	"github.com/bazaarhq/bazaar/examples/helloworld"
+	"github.com/bazaarhq/bazaar/internal/identity"
+	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
+	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
+	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
 )
 
-// service is one gRPC server of the process: its name (for flags, logs and
-// the listener table) and how to put its API on a server. Each issue that
-// builds a service adds it here; its position fixes its port (base-port+i),
-// so new services go at the end.
+// service is one gRPC server of the process: its name (for flags, logs,
+// certificates and the listener table) and how to put its API on a server.
+// Each issue that builds a service adds it here; its position fixes its
+// port (base-port+i), so new services go at the end.
 type service struct {
-	name     string
-	register func(srv *grpcx.Server, deps serviceDeps) error
+	name  string
+	start func(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error)
 }
 
-// serviceDeps is what the process hands every service.
-type serviceDeps struct {
-	dataDir string
+// serviceEnv is what the process hands every service.
+type serviceEnv struct {
+	cfg upConfig
+	log *slog.Logger
+	out io.Writer // the terminal: for what must be shown once
+}
+
+// component is what a started service leaves the process to manage. Every
+// field is optional.
+type component struct {
+	run   func(ctx context.Context) error // background work until ctx ends
+	ready func(ctx context.Context) error // readiness beyond serving (a database ping)
+	close func() error                    // after the server stopped
 }
 
 var services = []service{
-	{name: "helloworld", register: func(srv *grpcx.Server, _ serviceDeps) error {
+	{name: "helloworld", start: func(_ context.Context, srv *grpcx.Server, _ serviceEnv) (component, error) {
 		helloworldv1.RegisterGreeterServiceServer(srv, helloworld.NewGreeter())
-		return nil
+		return component{}, nil
 	}},
-	{name: "calculator", register: func(srv *grpcx.Server, _ serviceDeps) error {
+	{name: "calculator", start: func(_ context.Context, srv *grpcx.Server, _ serviceEnv) (component, error) {
 		calculatorv1.RegisterCalculatorServiceServer(srv, calculator.NewCalculator())
-		return nil
+		return component{}, nil
 	}},
+	{name: "identity", start: startIdentity},
+}
+
+// databaseURL is the service's database: the configured URL, or a SQLite
+// file of its own in the data dir.
+func databaseURL(cfg upConfig, service string) (string, error) {
+	if u := cfg.DatabaseURLs[service]; u != "" {
+		return u, nil
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	return "sqlite://" + filepath.Join(dir, service+".db"), nil
+}
+
+func startIdentity(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error) {
+	url, err := databaseURL(env.cfg, "identity")
+	if err != nil {
+		return component{}, err
+	}
+	st, err := identitystore.Open(ctx, url, sqldb.WithSchema("identity"))
+	if err != nil {
+		return component{}, err
+	}
+	svc, err := identity.New(st, identity.Config{Logger: env.log})
+	if err == nil {
+		err = svc.RotateKeys(ctx)
+	}
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	created, password, err := svc.EnsureAdmin(ctx, env.cfg.AdminEmail, env.cfg.AdminPassword)
+	switch {
+	case errs.KindOfError(err) == errs.FailedPrecondition:
+		// The bootstrap email belongs to an account that is no longer an
+		// admin: someone decided so; serve anyway.
+		env.log.Warn("bootstrap admin not ensured", "email", env.cfg.AdminEmail, "reason", err.Error())
+	case err != nil:
+		return component{}, errors.Join(err, st.Close())
+	case created && password != "":
+		fmt.Fprintf(env.out, "bootstrap admin: %s / %s  (shown once: keep it, or set --admin-password)\n", env.cfg.AdminEmail, password)
+	case created:
+		fmt.Fprintf(env.out, "bootstrap admin: %s (password from --admin-password)\n", env.cfg.AdminEmail)
+	}
+	identitygrpc.Register(srv, svc)
+	return component{
+		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, identity.DefaultMaintenanceInterval) },
+		ready: st.DB().Ping,
+		close: st.Close,
+	}, nil
 }

@@ -36,6 +36,7 @@ type running struct {
 	name string
 	srv  *grpcx.Server
 	lis  net.Listener
+	comp component
 }
 
 // up runs every service in this process, each on its own listener, plus
@@ -72,9 +73,12 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 	closeAll := func() {
 		for _, r := range started {
 			_ = r.lis.Close()
+			if r.comp.close != nil {
+				err = errors.Join(err, r.comp.close())
+			}
 		}
 	}
-	deps := serviceDeps{dataDir: cfg.DataDir}
+	env := serviceEnv{cfg: cfg, out: out}
 	for i, s := range services {
 		creds, err := transport.serverOption(s.name)
 		if err != nil {
@@ -93,22 +97,26 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 			closeAll()
 			return err
 		}
-		if err := s.register(srv, deps); err != nil {
-			closeAll()
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		if err := srv.Validate(); err != nil {
-			closeAll()
-			return err
-		}
 		lis, err := net.Listen("tcp", cfg.serviceAddr(i, s.name))
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+		env.log = log.With("service", s.name)
+		comp, err := s.start(ctx, srv, env)
+		if err != nil {
+			_ = lis.Close()
+			closeAll()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		started = append(started, running{name: s.name, srv: srv, lis: lis, comp: comp})
+		if err := srv.Validate(); err != nil {
+			closeAll()
+			return err
+		}
 		metrics.Server.InitializeMetrics(srv.GRPC())
-		started = append(started, running{name: s.name, srv: srv, lis: lis})
 	}
+	defer closeAll()
 	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		closeAll()
@@ -117,7 +125,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 	admin := &http.Server{
 		Handler: obs.AdminHandler(obs.AdminConfig{
 			Gatherer: metrics.Registry,
-			Ready:    func(context.Context) error { return readiness(started) },
+			Ready:    func(ctx context.Context) error { return readiness(ctx, started) },
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
@@ -127,6 +135,14 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range started {
 		g.Go(func() error { return r.srv.Serve(gctx, r.lis) })
+		if r.comp.run != nil {
+			g.Go(func() error {
+				if err := r.comp.run(gctx); err != nil && gctx.Err() == nil {
+					return fmt.Errorf("%s: %w", r.name, err)
+				}
+				return nil
+			})
+		}
 	}
 	g.Go(func() error {
 		if err := admin.Serve(adminLis); !errors.Is(err, http.ErrServerClosed) {
@@ -146,18 +162,25 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 	return err
 }
 
-// readiness is nil when every service serves, else names those that don't.
-func readiness(rs []running) error {
-	var draining []string
+// readiness is nil when every service serves and its dependencies answer,
+// else it names those that don't.
+func readiness(ctx context.Context, rs []running) error {
+	var problems []string
 	for _, r := range rs {
 		select {
 		case <-r.srv.Draining():
-			draining = append(draining, r.name)
+			problems = append(problems, r.name+": shutting down")
+			continue
 		default:
 		}
+		if r.comp.ready != nil {
+			if err := r.comp.ready(ctx); err != nil {
+				problems = append(problems, r.name+": "+err.Error())
+			}
+		}
 	}
-	if len(draining) > 0 {
-		return fmt.Errorf("shutting down: %s", strings.Join(draining, ", "))
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }
