@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
+	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/tlsx"
 )
 
@@ -108,6 +109,18 @@ func TestUpTLS(t *testing.T) {
 	}
 	if err := callHello(t, addr, tlsx.ClientCredentials(mine, "helloworld")); err != nil {
 		t.Errorf("SayHello with the dev client certificate = %v, want OK", err)
+	}
+
+	// An API key on helloworld makes helloworld ask identity over mTLS.
+	id := identityv1.NewIdentityServiceClient(withCreds(t, addrs["identity"], tlsx.ClientCredentials(mine, "identity")))
+	token := signUp(t, id, "tls@example.com")
+	key, err := id.CreateApiKey(bearer(t.Context(), token), &identityv1.CreateApiKeyRequest{Name: "tls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := helloworldv1.NewGreeterServiceClient(withCreds(t, addr, tlsx.ClientCredentials(mine, "helloworld")))
+	if _, err := hello.SayHello(apiKey(t.Context(), key.GetSecret()), &helloworldv1.SayHelloRequest{Name: "k"}); err != nil {
+		t.Errorf("SayHello(API key) over TLS = %v, want OK (helloworld verifies the key with identity over mTLS)", err)
 	}
 	start := time.Now()
 	if err := stop(); err != nil {

@@ -14,6 +14,11 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
+	"github.com/bazaarhq/bazaar/internal/platform/ratelimit"
 
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 	"github.com/bazaarhq/bazaar/internal/platform/obs"
@@ -68,8 +73,15 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		return err
 	}
 
-	// Listen on everything first, so a taken port fails the start cleanly.
+	limiter, err := ratelimit.New(ratelimit.WithMetrics(metrics.Registry))
+	if err != nil {
+		return err
+	}
+
+	// Listen on everything first: a taken port fails the start before
+	// anything serves, and every service's address is known to the others.
 	var started []running
+	var conns []*grpc.ClientConn
 	closeAll := func() {
 		for _, r := range started {
 			_ = r.lis.Close()
@@ -77,49 +89,77 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 				err = errors.Join(err, r.comp.close())
 			}
 		}
+		for _, cc := range conns {
+			_ = cc.Close()
+		}
 	}
+	defer closeAll()
+	addrOf := map[string]string{}
+	for i, s := range services {
+		lis, err := net.Listen("tcp", cfg.serviceAddr(i, s.name))
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		started = append(started, running{name: s.name, lis: lis})
+		addrOf[s.name] = lis.Addr().String()
+	}
+
 	env := serviceEnv{cfg: cfg, out: out}
 	for i, s := range services {
-		creds, err := transport.serverOption(s.name)
+		r := &started[i]
+		// Each service verifies callers itself: access tokens against the
+		// identity service's published keys (fetched over gRPC, cached),
+		// API keys by asking identity on every call (revocation is
+		// immediate), and, with TLS, the peer's service certificate.
+		creds, err := transport.clientCredentials(s.name, "identity")
 		if err != nil {
-			closeAll()
 			return err
 		}
-		srv, err := grpcx.NewServer(
+		idConn, err := grpcx.NewClient(addrOf["identity"],
+			grpcx.WithTransportCredentials(creds),
+			grpcx.WithClientMetrics(metrics.Client),
+			grpcx.WithTracerProvider(tracing.Provider),
+			grpcx.WithPropagator(tracing.Propagator),
+		)
+		if err != nil {
+			return fmt.Errorf("%s: identity client: %w", s.name, err)
+		}
+		conns = append(conns, idConn)
+		idClient := identityv1.NewIdentityServiceClient(idConn)
+		authn := auth.NewAuthenticator(
+			auth.WithKeySet(auth.NewKeySet(auth.IdentityJWKS(idClient))),
+			auth.WithAPIKeys(auth.IdentityAPIKeys(idClient)),
+			auth.WithPeerIdentities(cfg.TLS),
+		)
+		tlsOpt, err := transport.serverOption(s.name)
+		if err != nil {
+			return err
+		}
+		r.srv, err = grpcx.NewServer(
 			grpcx.WithName(s.name),
 			grpcx.WithLogger(log.With("service", s.name)),
 			grpcx.WithMetrics(metrics),
 			grpcx.WithTracing(tracing),
 			grpcx.WithShutdownGrace(cfg.ShutdownGrace),
-			creds,
+			grpcx.WithAuthorizer(authn),
+			grpcx.WithUnaryInterceptors(limiter.UnaryServerInterceptor()),
+			grpcx.WithStreamInterceptors(limiter.StreamServerInterceptor()),
+			tlsOpt,
 		)
 		if err != nil {
-			closeAll()
 			return err
-		}
-		lis, err := net.Listen("tcp", cfg.serviceAddr(i, s.name))
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		env.log = log.With("service", s.name)
-		comp, err := s.start(ctx, srv, env)
-		if err != nil {
-			_ = lis.Close()
-			closeAll()
+		if r.comp, err = s.start(ctx, r.srv, env); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		started = append(started, running{name: s.name, srv: srv, lis: lis, comp: comp})
-		if err := srv.Validate(); err != nil {
-			closeAll()
+		if err := r.srv.Validate(); err != nil {
 			return err
 		}
-		metrics.Server.InitializeMetrics(srv.GRPC())
+		metrics.Server.InitializeMetrics(r.srv.GRPC())
 	}
-	defer closeAll()
 	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
-		closeAll()
 		return fmt.Errorf("admin: %w", err)
 	}
 	admin := &http.Server{

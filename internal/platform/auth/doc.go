@@ -4,7 +4,11 @@
 // checks them for sense, and defines the Authorizer the server's
 // interceptor consults on every call, unary and streaming alike.
 //
-// Token verification, API keys and mTLS peer identities plug in here as
-// Authorizers (the identity issue); until one is configured the server
-// admits public methods only (PublicOnly).
+// Authenticator is the production Authorizer: it verifies bearer access
+// tokens locally against the identity service's published keys (KeySet,
+// with a cache of verified tokens), API keys through the identity service on
+// every call (so revocation is immediate), and mTLS peers by their SPIFFE
+// service identity; then it admits the caller by the method's policy (deny
+// by default). A server with no Authorizer admits public methods only
+// (PublicOnly).
 package auth
