@@ -11,6 +11,7 @@ package grpcserver
 
 import (
 	"context"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"time"
 
 	"google.golang.org/grpc"
@@ -203,7 +204,11 @@ func (s *Server) VerifyApiKey(ctx context.Context, req *identityv1.VerifyApiKeyR
 	if err != nil {
 		return nil, err
 	}
-	return &identityv1.VerifyApiKeyResponse{UserId: p.Subject, ApiKeyId: p.APIKeyID, Scopes: p.Scopes}, nil
+	resp := &identityv1.VerifyApiKeyResponse{UserId: p.Subject, ApiKeyId: p.APIKeyID, Scopes: p.Scopes}
+	if !p.Expiry.IsZero() {
+		resp.ExpireTime = timestamppb.New(p.Expiry)
+	}
+	return resp, nil
 }
 
 // CreateClient implements identityv1.IdentityServiceServer.

@@ -216,6 +216,9 @@ func TestAPIKeysOverGRPC(t *testing.T) {
 	if err != nil || verified.GetUserId() != ada.GetId() || verified.GetApiKeyId() != key.GetId() || !slices.Equal(verified.GetScopes(), []string{"catalog:read"}) {
 		t.Errorf("VerifyApiKey() = %v, %v", verified, err)
 	}
+	if got := verified.GetExpireTime().AsTime(); !got.Equal(key.GetExpireTime().AsTime()) {
+		t.Errorf("VerifyApiKey().expire_time = %v, want the key's %v", got, key.GetExpireTime().AsTime())
+	}
 	list, err := c.ListApiKeys(adaCtx, &identityv1.ListApiKeysRequest{})
 	if err != nil || len(list.GetApiKeys()) != 1 || list.GetApiKeys()[0].GetId() != key.GetId() {
 		t.Errorf("ListApiKeys() = %v, %v", list, err)

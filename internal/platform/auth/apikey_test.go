@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -117,6 +118,15 @@ func TestIdentityAPIKeys(t *testing.T) {
 	p, err := v.VerifyAPIKey(t.Context(), "k")
 	if err != nil || p.Kind != auth.APIKey || p.Subject != "u1" || p.APIKeyID != "key-1" || len(p.Scopes) != 2 || len(p.Roles) != 0 {
 		t.Errorf("VerifyAPIKey(k) = %+v, %v; want the API key principal of u1", p, err)
+	}
+	if !p.Expiry.IsZero() {
+		t.Errorf("VerifyAPIKey(k).Expiry = %v, want none for a key that never expires", p.Expiry)
+	}
+	// A key's expiry reaches the principal, so calls made with it end then.
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.expireAt("key-1", at)
+	if p, err := v.VerifyAPIKey(t.Context(), "k"); err != nil || !p.Expiry.Equal(at) {
+		t.Errorf("VerifyAPIKey(expiring k) = %+v, %v; want Expiry %v", p, err, at)
 	}
 	_, err = v.VerifyAPIKey(t.Context(), "nope")
 	wantCode(t, "VerifyAPIKey(unknown)", err, codes.Unauthenticated, "API_KEY_INVALID")

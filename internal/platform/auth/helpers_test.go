@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"net"
 	"slices"
 	"sync"
@@ -265,6 +266,7 @@ type fakeAPIKey struct {
 	id, userID string
 	scopes     []string
 	revoked    bool
+	expiry     time.Time
 }
 
 func newFakeIdentity() *fakeIdentity {
@@ -275,6 +277,16 @@ func (f *fakeIdentity) addAPIKey(secret, id, userID string, scopes ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.apiKeys[secret] = &fakeAPIKey{id: id, userID: userID, scopes: scopes}
+}
+
+func (f *fakeIdentity) expireAt(id string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.apiKeys {
+		if k.id == id {
+			k.expiry = at
+		}
+	}
 }
 
 func (f *fakeIdentity) revoke(id string) {
@@ -329,7 +341,11 @@ func (f *fakeIdentity) VerifyApiKey(_ context.Context, r *identityv1.VerifyApiKe
 	if !ok || k.revoked {
 		return nil, errs.New(errs.Unauthenticated, "API_KEY_INVALID", "unknown or revoked API key")
 	}
-	return &identityv1.VerifyApiKeyResponse{UserId: k.userID, ApiKeyId: k.id, Scopes: slices.Clone(k.scopes)}, nil
+	resp := &identityv1.VerifyApiKeyResponse{UserId: k.userID, ApiKeyId: k.id, Scopes: slices.Clone(k.scopes)}
+	if !k.expiry.IsZero() {
+		resp.ExpireTime = timestamppb.New(k.expiry)
+	}
+	return resp, nil
 }
 
 // VerifyAPIKey is VerifyApiKey in-process, mapped as IdentityAPIKeys maps it.

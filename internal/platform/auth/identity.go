@@ -79,10 +79,14 @@ func (v identityAPIKeys) VerifyAPIKey(ctx context.Context, secret string) (*Prin
 		return nil, errs.Wrap(errors.New("identity VerifyApiKey answered without user_id or api_key_id"),
 			errs.Internal, "API_KEY_VERIFIER", "")
 	}
-	return &Principal{
+	p := &Principal{
 		Kind:     APIKey,
 		Subject:  resp.GetUserId(),
 		APIKeyID: resp.GetApiKeyId(),
 		Scopes:   resp.GetScopes(),
-	}, nil
+	}
+	if resp.GetExpireTime() != nil {
+		p.Expiry = resp.GetExpireTime().AsTime()
+	}
+	return p, nil
 }

@@ -1620,7 +1620,10 @@ type VerifyApiKeyResponse struct {
 	// ApiKeyId is the key.
 	ApiKeyId string `protobuf:"bytes,2,opt,name=api_key_id,json=apiKeyId,proto3" json:"api_key_id,omitempty"`
 	// Scopes the key grants.
-	Scopes        []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	Scopes []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// ExpireTime is when the key stops working; unset means never. A
+	// service ends calls made with the key at that time.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1672,6 +1675,13 @@ func (x *VerifyApiKeyResponse) GetApiKeyId() string {
 func (x *VerifyApiKeyResponse) GetScopes() []string {
 	if x != nil {
 		return x.Scopes
+	}
+	return nil
+}
+
+func (x *VerifyApiKeyResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
 	}
 	return nil
 }
@@ -2112,12 +2122,14 @@ const file_bazaar_identity_v1_identity_proto_rawDesc = "" +
 	"\aapi_key\x18\x01 \x01(\v2\x1a.bazaar.identity.v1.ApiKeyR\x06apiKey\"9\n" +
 	"\x13VerifyApiKeyRequest\x12\"\n" +
 	"\x06secret\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\x06secret\"e\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\x06secret\"\xa2\x01\n" +
 	"\x14VerifyApiKeyResponse\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1c\n" +
 	"\n" +
 	"api_key_id\x18\x02 \x01(\tR\bapiKeyId\x12\x16\n" +
-	"\x06scopes\x18\x03 \x03(\tR\x06scopes\"\x8e\x01\n" +
+	"\x06scopes\x18\x03 \x03(\tR\x06scopes\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x8e\x01\n" +
 	"\x06Client\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -2144,7 +2156,7 @@ const file_bazaar_identity_v1_identity_proto_rawDesc = "" +
 	"token_type\x18\x02 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
 	"expires_in\x18\x03 \x01(\x03R\texpiresIn\x12\x14\n" +
-	"\x05scope\x18\x04 \x01(\tR\x05scope2\x8a\f\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope2\x9a\f\n" +
 	"\x0fIdentityService\x12c\n" +
 	"\bRegister\x12#.bazaar.identity.v1.RegisterRequest\x1a$.bazaar.identity.v1.RegisterResponse\"\f\x8a\xb5\x18\x02\b\x01\x92\xb5\x18\x02\b\n" +
 	"\x12Z\n" +
@@ -2160,8 +2172,8 @@ const file_bazaar_identity_v1_identity_proto_rawDesc = "" +
 	"\fCreateApiKey\x12'.bazaar.identity.v1.CreateApiKeyRequest\x1a(.bazaar.identity.v1.CreateApiKeyResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12f\n" +
 	"\vListApiKeys\x12&.bazaar.identity.v1.ListApiKeysRequest\x1a'.bazaar.identity.v1.ListApiKeysResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12i\n" +
 	"\fRevokeApiKey\x12'.bazaar.identity.v1.RevokeApiKeyRequest\x1a(.bazaar.identity.v1.RevokeApiKeyResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12i\n" +
-	"\fVerifyApiKey\x12'.bazaar.identity.v1.VerifyApiKeyRequest\x1a(.bazaar.identity.v1.VerifyApiKeyResponse\"\x06\x8a\xb5\x18\x02\b\x01\x12n\n" +
-	"\fCreateClient\x12'.bazaar.identity.v1.CreateClientRequest\x1a(.bazaar.identity.v1.CreateClientResponse\"\v\x8a\xb5\x18\a\x1a\x05admin\x12Z\n" +
+	"\fVerifyApiKey\x12'.bazaar.identity.v1.VerifyApiKeyRequest\x1a(.bazaar.identity.v1.VerifyApiKeyResponse\"\x06\x8a\xb5\x18\x02\b\x01\x12~\n" +
+	"\fCreateClient\x12'.bazaar.identity.v1.CreateClientRequest\x1a(.bazaar.identity.v1.CreateClientResponse\"\x1b\x8a\xb5\x18\x17\x1a\x05admin*\x0eidentity:admin\x12Z\n" +
 	"\x05Token\x12 .bazaar.identity.v1.TokenRequest\x1a!.bazaar.identity.v1.TokenResponse\"\f\x8a\xb5\x18\x02\b\x01\x92\xb5\x18\x02\b\x05B>Z<github.com/bazaarhq/bazaar/gen/bazaar/identity/v1;identityv1b\x06proto3"
 
 var (
@@ -2238,43 +2250,44 @@ var file_bazaar_identity_v1_identity_proto_depIdxs = []int32{
 	21, // 18: bazaar.identity.v1.CreateApiKeyResponse.api_key:type_name -> bazaar.identity.v1.ApiKey
 	21, // 19: bazaar.identity.v1.ListApiKeysResponse.api_keys:type_name -> bazaar.identity.v1.ApiKey
 	21, // 20: bazaar.identity.v1.RevokeApiKeyResponse.api_key:type_name -> bazaar.identity.v1.ApiKey
-	35, // 21: bazaar.identity.v1.Client.create_time:type_name -> google.protobuf.Timestamp
-	30, // 22: bazaar.identity.v1.CreateClientResponse.client:type_name -> bazaar.identity.v1.Client
-	1,  // 23: bazaar.identity.v1.IdentityService.Register:input_type -> bazaar.identity.v1.RegisterRequest
-	4,  // 24: bazaar.identity.v1.IdentityService.Login:input_type -> bazaar.identity.v1.LoginRequest
-	6,  // 25: bazaar.identity.v1.IdentityService.Refresh:input_type -> bazaar.identity.v1.RefreshRequest
-	8,  // 26: bazaar.identity.v1.IdentityService.Logout:input_type -> bazaar.identity.v1.LogoutRequest
-	10, // 27: bazaar.identity.v1.IdentityService.GetMe:input_type -> bazaar.identity.v1.GetMeRequest
-	12, // 28: bazaar.identity.v1.IdentityService.UpdateMe:input_type -> bazaar.identity.v1.UpdateMeRequest
-	14, // 29: bazaar.identity.v1.IdentityService.ListUsers:input_type -> bazaar.identity.v1.ListUsersRequest
-	16, // 30: bazaar.identity.v1.IdentityService.SetUserRoles:input_type -> bazaar.identity.v1.SetUserRolesRequest
-	18, // 31: bazaar.identity.v1.IdentityService.GetJwks:input_type -> bazaar.identity.v1.GetJwksRequest
-	22, // 32: bazaar.identity.v1.IdentityService.CreateApiKey:input_type -> bazaar.identity.v1.CreateApiKeyRequest
-	24, // 33: bazaar.identity.v1.IdentityService.ListApiKeys:input_type -> bazaar.identity.v1.ListApiKeysRequest
-	26, // 34: bazaar.identity.v1.IdentityService.RevokeApiKey:input_type -> bazaar.identity.v1.RevokeApiKeyRequest
-	28, // 35: bazaar.identity.v1.IdentityService.VerifyApiKey:input_type -> bazaar.identity.v1.VerifyApiKeyRequest
-	31, // 36: bazaar.identity.v1.IdentityService.CreateClient:input_type -> bazaar.identity.v1.CreateClientRequest
-	33, // 37: bazaar.identity.v1.IdentityService.Token:input_type -> bazaar.identity.v1.TokenRequest
-	2,  // 38: bazaar.identity.v1.IdentityService.Register:output_type -> bazaar.identity.v1.RegisterResponse
-	5,  // 39: bazaar.identity.v1.IdentityService.Login:output_type -> bazaar.identity.v1.LoginResponse
-	7,  // 40: bazaar.identity.v1.IdentityService.Refresh:output_type -> bazaar.identity.v1.RefreshResponse
-	9,  // 41: bazaar.identity.v1.IdentityService.Logout:output_type -> bazaar.identity.v1.LogoutResponse
-	11, // 42: bazaar.identity.v1.IdentityService.GetMe:output_type -> bazaar.identity.v1.GetMeResponse
-	13, // 43: bazaar.identity.v1.IdentityService.UpdateMe:output_type -> bazaar.identity.v1.UpdateMeResponse
-	15, // 44: bazaar.identity.v1.IdentityService.ListUsers:output_type -> bazaar.identity.v1.ListUsersResponse
-	17, // 45: bazaar.identity.v1.IdentityService.SetUserRoles:output_type -> bazaar.identity.v1.SetUserRolesResponse
-	20, // 46: bazaar.identity.v1.IdentityService.GetJwks:output_type -> bazaar.identity.v1.GetJwksResponse
-	23, // 47: bazaar.identity.v1.IdentityService.CreateApiKey:output_type -> bazaar.identity.v1.CreateApiKeyResponse
-	25, // 48: bazaar.identity.v1.IdentityService.ListApiKeys:output_type -> bazaar.identity.v1.ListApiKeysResponse
-	27, // 49: bazaar.identity.v1.IdentityService.RevokeApiKey:output_type -> bazaar.identity.v1.RevokeApiKeyResponse
-	29, // 50: bazaar.identity.v1.IdentityService.VerifyApiKey:output_type -> bazaar.identity.v1.VerifyApiKeyResponse
-	32, // 51: bazaar.identity.v1.IdentityService.CreateClient:output_type -> bazaar.identity.v1.CreateClientResponse
-	34, // 52: bazaar.identity.v1.IdentityService.Token:output_type -> bazaar.identity.v1.TokenResponse
-	38, // [38:53] is the sub-list for method output_type
-	23, // [23:38] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	35, // 21: bazaar.identity.v1.VerifyApiKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 22: bazaar.identity.v1.Client.create_time:type_name -> google.protobuf.Timestamp
+	30, // 23: bazaar.identity.v1.CreateClientResponse.client:type_name -> bazaar.identity.v1.Client
+	1,  // 24: bazaar.identity.v1.IdentityService.Register:input_type -> bazaar.identity.v1.RegisterRequest
+	4,  // 25: bazaar.identity.v1.IdentityService.Login:input_type -> bazaar.identity.v1.LoginRequest
+	6,  // 26: bazaar.identity.v1.IdentityService.Refresh:input_type -> bazaar.identity.v1.RefreshRequest
+	8,  // 27: bazaar.identity.v1.IdentityService.Logout:input_type -> bazaar.identity.v1.LogoutRequest
+	10, // 28: bazaar.identity.v1.IdentityService.GetMe:input_type -> bazaar.identity.v1.GetMeRequest
+	12, // 29: bazaar.identity.v1.IdentityService.UpdateMe:input_type -> bazaar.identity.v1.UpdateMeRequest
+	14, // 30: bazaar.identity.v1.IdentityService.ListUsers:input_type -> bazaar.identity.v1.ListUsersRequest
+	16, // 31: bazaar.identity.v1.IdentityService.SetUserRoles:input_type -> bazaar.identity.v1.SetUserRolesRequest
+	18, // 32: bazaar.identity.v1.IdentityService.GetJwks:input_type -> bazaar.identity.v1.GetJwksRequest
+	22, // 33: bazaar.identity.v1.IdentityService.CreateApiKey:input_type -> bazaar.identity.v1.CreateApiKeyRequest
+	24, // 34: bazaar.identity.v1.IdentityService.ListApiKeys:input_type -> bazaar.identity.v1.ListApiKeysRequest
+	26, // 35: bazaar.identity.v1.IdentityService.RevokeApiKey:input_type -> bazaar.identity.v1.RevokeApiKeyRequest
+	28, // 36: bazaar.identity.v1.IdentityService.VerifyApiKey:input_type -> bazaar.identity.v1.VerifyApiKeyRequest
+	31, // 37: bazaar.identity.v1.IdentityService.CreateClient:input_type -> bazaar.identity.v1.CreateClientRequest
+	33, // 38: bazaar.identity.v1.IdentityService.Token:input_type -> bazaar.identity.v1.TokenRequest
+	2,  // 39: bazaar.identity.v1.IdentityService.Register:output_type -> bazaar.identity.v1.RegisterResponse
+	5,  // 40: bazaar.identity.v1.IdentityService.Login:output_type -> bazaar.identity.v1.LoginResponse
+	7,  // 41: bazaar.identity.v1.IdentityService.Refresh:output_type -> bazaar.identity.v1.RefreshResponse
+	9,  // 42: bazaar.identity.v1.IdentityService.Logout:output_type -> bazaar.identity.v1.LogoutResponse
+	11, // 43: bazaar.identity.v1.IdentityService.GetMe:output_type -> bazaar.identity.v1.GetMeResponse
+	13, // 44: bazaar.identity.v1.IdentityService.UpdateMe:output_type -> bazaar.identity.v1.UpdateMeResponse
+	15, // 45: bazaar.identity.v1.IdentityService.ListUsers:output_type -> bazaar.identity.v1.ListUsersResponse
+	17, // 46: bazaar.identity.v1.IdentityService.SetUserRoles:output_type -> bazaar.identity.v1.SetUserRolesResponse
+	20, // 47: bazaar.identity.v1.IdentityService.GetJwks:output_type -> bazaar.identity.v1.GetJwksResponse
+	23, // 48: bazaar.identity.v1.IdentityService.CreateApiKey:output_type -> bazaar.identity.v1.CreateApiKeyResponse
+	25, // 49: bazaar.identity.v1.IdentityService.ListApiKeys:output_type -> bazaar.identity.v1.ListApiKeysResponse
+	27, // 50: bazaar.identity.v1.IdentityService.RevokeApiKey:output_type -> bazaar.identity.v1.RevokeApiKeyResponse
+	29, // 51: bazaar.identity.v1.IdentityService.VerifyApiKey:output_type -> bazaar.identity.v1.VerifyApiKeyResponse
+	32, // 52: bazaar.identity.v1.IdentityService.CreateClient:output_type -> bazaar.identity.v1.CreateClientResponse
+	34, // 53: bazaar.identity.v1.IdentityService.Token:output_type -> bazaar.identity.v1.TokenResponse
+	39, // [39:54] is the sub-list for method output_type
+	24, // [24:39] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_bazaar_identity_v1_identity_proto_init() }
