@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,9 +10,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 )
 
@@ -23,18 +26,27 @@ func apiKey(ctx context.Context, secret string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "x-api-key", secret)
 }
 
+// testPassword is every test customer's password.
+const testPassword = "correct horse battery 9"
+
 // signUp registers email and logs in, returning the access token.
 func signUp(t *testing.T, id identityv1.IdentityServiceClient, email string) string {
 	t.Helper()
-	const password = "correct horse battery 9"
-	if _, err := id.Register(t.Context(), &identityv1.RegisterRequest{Email: email, Password: password}); err != nil {
+	token, _ := signUpTokens(t, id, email)
+	return token
+}
+
+// signUpTokens is signUp returning the refresh token too.
+func signUpTokens(t *testing.T, id identityv1.IdentityServiceClient, email string) (access, refresh string) {
+	t.Helper()
+	if _, err := id.Register(t.Context(), &identityv1.RegisterRequest{Email: email, Password: testPassword}); err != nil {
 		t.Fatalf("Register(%s) = %v", email, err)
 	}
-	resp, err := id.Login(t.Context(), &identityv1.LoginRequest{Email: email, Password: password})
+	resp, err := id.Login(t.Context(), &identityv1.LoginRequest{Email: email, Password: testPassword})
 	if err != nil {
 		t.Fatalf("Login(%s) = %v", email, err)
 	}
-	return resp.GetTokens().GetAccessToken()
+	return resp.GetTokens().GetAccessToken(), resp.GetTokens().GetRefreshToken()
 }
 
 // TestUpIdentity walks issue 3's acceptance list against `bazaar up`:
@@ -45,11 +57,13 @@ func signUp(t *testing.T, id identityv1.IdentityServiceClient, email string) str
 func TestUpIdentity(t *testing.T) {
 	t.Parallel()
 	const adminPassword = "admin password 4 tests"
-	addrs, stop := startUp(t, "--admin-password", adminPassword)
+	// Debug logging: every call is logged, so the secret check at the end
+	// sees everything the process could write.
+	addrs, stop, out := startUpOut(t, t.TempDir(), "--admin-password", adminPassword, "--log-level", "debug")
 	id := identityv1.NewIdentityServiceClient(dial(t, addrs["identity"]))
 	hello := helloworldv1.NewGreeterServiceClient(dial(t, addrs["helloworld"]))
 
-	token := signUp(t, id, "Ada@Example.com")
+	token, refresh := signUpTokens(t, id, "Ada@Example.com")
 	me, err := id.GetMe(bearer(t.Context(), token), &identityv1.GetMeRequest{})
 	if err != nil || me.GetUser().GetEmail() != "ada@example.com" {
 		t.Fatalf("GetMe(customer token) = %v, %v, want ada@example.com", me, err)
@@ -103,6 +117,21 @@ func TestUpIdentity(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("run(up) after cancel = %v, want nil", err)
 	}
+
+	// No secret in the logs: not a password, token or API key.
+	logs := out.String()
+	if !strings.Contains(logs, "IdentityService/GetMe") {
+		t.Fatalf("debug logs lack the calls; the secret check would prove nothing:\n%s", logs)
+	}
+	for name, secret := range map[string]string{
+		"customer password": testPassword, "admin password": adminPassword,
+		"access token": token, "refresh token": refresh, "API key": key.GetSecret(),
+		"admin access token": adminLogin.GetTokens().GetAccessToken(),
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the %s appears in the logs", name)
+		}
+	}
 }
 
 // TestEveryMethodOfUpHasPolicy builds every service `bazaar up` runs and
@@ -113,11 +142,48 @@ func TestEveryMethodOfUpHasPolicy(t *testing.T) {
 	if len(addrs) != len(services)+1 {
 		t.Fatalf("listeners = %v, want every service and admin", addrs)
 	}
-	// run(up) calls Validate on every server before serving: it started, so
-	// every method had a valid policy. Stop it cleanly.
+	// Ask each listener what it serves (reflection, from the outside) and
+	// check every method of every service has a valid policy.
+	methods := 0
+	for name, addr := range addrs {
+		if name == "admin" {
+			continue
+		}
+		names := listServices(t, addr)
+		policies, err := auth.LoadPolicies(names)
+		if err != nil {
+			t.Errorf("%s serves methods without a valid policy: %v", name, err)
+		}
+		methods += len(policies)
+	}
+	if methods < 30 {
+		t.Errorf("walked %d methods, want every method of every service (at least 30)", methods)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// listServices asks addr's reflection service for its service names.
+func listServices(t *testing.T, addr string) []string {
+	t.Helper()
+	rc, err := reflectionpb.NewServerReflectionClient(dial(t, addr)).ServerReflectionInfo(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rc.CloseSend() }()
+	if err := rc.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rc.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	return names
 }
 
 // withCreds dials addr with creds.

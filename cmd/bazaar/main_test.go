@@ -57,6 +57,13 @@ func startUp(t *testing.T, extra ...string) (map[string]string, func() error) {
 // startUpIn is startUp with a chosen data dir.
 func startUpIn(t *testing.T, dataDir string, extra ...string) (map[string]string, func() error) {
 	t.Helper()
+	addrs, stop, _ := startUpOut(t, dataDir, extra...)
+	return addrs, stop
+}
+
+// startUpOut is startUpIn that also returns everything run printed.
+func startUpOut(t *testing.T, dataDir string, extra ...string) (map[string]string, func() error, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
@@ -90,7 +97,7 @@ func startUpIn(t *testing.T, dataDir string, extra ...string) (map[string]string
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return addrs, stop
+	return addrs, stop, out
 }
 
 func dial(t *testing.T, addr string) *grpc.ClientConn {
