@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 func BenchmarkInTxAppendEvent(b *testing.B) {
 	backends := []struct {
 		name string
-		get  func(b *testing.B) backend
+		get  func(b *testing.B) sqldbtest.Backend
 	}{
-		{"sqlite", func(*testing.B) backend { return sqliteBackend() }},
-		{"postgres", func(b *testing.B) backend { return postgresBackend(postgresURL(b)) }},
+		{"sqlite", func(*testing.B) sqldbtest.Backend { return sqldbtest.SQLite() }},
+		{"postgres", func(b *testing.B) sqldbtest.Backend { return sqldbtest.Postgres(b) }},
 	}
 	payload := make([]byte, 256)
 	for _, bk := range backends {

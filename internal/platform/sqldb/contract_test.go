@@ -15,24 +15,25 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 func TestSQLite(t *testing.T) {
 	t.Parallel()
-	testContract(t, sqliteBackend())
+	testContract(t, sqldbtest.SQLite())
 }
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
-	testContract(t, postgresBackend(postgresURL(t)))
+	testContract(t, sqldbtest.Postgres(t))
 }
 
 // testContract is the behaviour every backend must show. Each case gets its
 // own database from b, so the cases run in parallel.
-func testContract(t *testing.T, b backend) {
+func testContract(t *testing.T, b sqldbtest.Backend) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, b backend)
+		run  func(t *testing.T, b sqldbtest.Backend)
 	}{
 		{"OpenAndPing", testOpenAndPing},
 		{"MigrateTwiceIsNoop", testMigrateTwiceIsNoop},
@@ -64,13 +65,13 @@ func testContract(t *testing.T, b backend) {
 
 var errBoom = errors.New("boom")
 
-func testOpenAndPing(t *testing.T, b backend) {
-	db := open(t, b.fresh(t))
+func testOpenAndPing(t *testing.T, b sqldbtest.Backend) {
+	db := open(t, b.Fresh(t, "sqldb"))
 	if err := db.Ping(t.Context()); err != nil {
 		t.Fatalf("db.Ping() = %v, want nil", err)
 	}
-	if got := db.Dialect(); got != b.dialect {
-		t.Errorf("db.Dialect() = %v, want %v", got, b.dialect)
+	if got := db.Dialect(); got != b.Dialect {
+		t.Errorf("db.Dialect() = %v, want %v", got, b.Dialect)
 	}
 	if db.Writer() == nil || db.Reader() == nil {
 		t.Errorf("db.Writer(), db.Reader() = %v, %v, want non-nil pools", db.Writer(), db.Reader())
@@ -87,8 +88,8 @@ func maxVersion(t *testing.T, db *sqldb.DB, table string) (version, rows int64) 
 	return version, rows
 }
 
-func testMigrateTwiceIsNoop(t *testing.T, b backend) {
-	tg := b.fresh(t)
+func testMigrateTwiceIsNoop(t *testing.T, b sqldbtest.Backend) {
+	tg := b.Fresh(t, "sqldb")
 	db := open(t, tg)
 	if err := db.Migrate(t.Context(), serviceMigrations(t)); err != nil {
 		t.Fatalf("first db.Migrate() = %v", err)
@@ -122,8 +123,8 @@ func testMigrateTwiceIsNoop(t *testing.T, b backend) {
 	}
 }
 
-func testMigrateNilAppliesOutboxOnly(t *testing.T, b backend) {
-	db := open(t, b.fresh(t))
+func testMigrateNilAppliesOutboxOnly(t *testing.T, b sqldbtest.Backend) {
+	db := open(t, b.Fresh(t, "sqldb"))
 	if err := db.Migrate(t.Context(), nil); err != nil {
 		t.Fatalf("db.Migrate(nil) = %v, want nil", err)
 	}
@@ -136,24 +137,24 @@ func testMigrateNilAppliesOutboxOnly(t *testing.T, b backend) {
 	}
 }
 
-func testMigrateMissingDialectFolder(t *testing.T, b backend) {
-	db := open(t, b.fresh(t))
+func testMigrateMissingDialectFolder(t *testing.T, b sqldbtest.Backend) {
+	db := open(t, b.Fresh(t, "sqldb"))
 	sub, err := fs.Sub(testdataFS, "testdata/migrations") // no "migrations" folder at its root
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Migrate(t.Context(), sub); err == nil {
-		t.Errorf("db.Migrate(FS without %s/%s) = nil, want an error", sqldb.MigrationsDir, b.dialect)
+		t.Errorf("db.Migrate(FS without %s/%s) = nil, want an error", sqldb.MigrationsDir, b.Dialect)
 	}
 }
 
-func testInTxCommit(t *testing.T, b backend) {
+func testInTxCommit(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	called := 0
 	err := db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
 		called++
-		if tx.Dialect() != b.dialect {
-			t.Errorf("tx.Dialect() = %v, want %v", tx.Dialect(), b.dialect)
+		if tx.Dialect() != b.Dialect {
+			t.Errorf("tx.Dialect() = %v, want %v", tx.Dialect(), b.Dialect)
 		}
 		if err := insertItem(ctx, tx, "committed"); err != nil {
 			return err
@@ -179,7 +180,7 @@ func testInTxCommit(t *testing.T, b backend) {
 	}
 }
 
-func testInTxRollbackOnError(t *testing.T, b backend) {
+func testInTxRollbackOnError(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	err := db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
 		if err := insertItem(ctx, tx, "rolled-back"); err != nil {
@@ -195,7 +196,7 @@ func testInTxRollbackOnError(t *testing.T, b backend) {
 	}
 }
 
-func testInTxRollbackOnPanic(t *testing.T, b backend) {
+func testInTxRollbackOnPanic(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	recovered := func() (r any) {
 		defer func() { r = recover() }()
@@ -220,7 +221,7 @@ func testInTxRollbackOnPanic(t *testing.T, b backend) {
 	}
 }
 
-func testInTxContextDone(t *testing.T, b backend) {
+func testInTxContextDone(t *testing.T, b sqldbtest.Backend) {
 	tests := []struct {
 		name    string
 		ctx     func(parent context.Context) (context.Context, context.CancelFunc)
@@ -300,7 +301,7 @@ func testInTxContextDone(t *testing.T, b backend) {
 	})
 }
 
-func testInTxNested(t *testing.T, b backend) {
+func testInTxNested(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	var innerTx, innerExec error
 	err := db.InTx(t.Context(), func(ctx context.Context, _ *sqldb.Tx) error {
@@ -326,7 +327,7 @@ func testInTxNested(t *testing.T, b backend) {
 	}
 }
 
-func testForeignKeysEnforced(t *testing.T, b backend) {
+func testForeignKeysEnforced(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	err := db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO items (name, parent_id) VALUES (?, ?)`, "orphan", 424242)
@@ -337,7 +338,7 @@ func testForeignKeysEnforced(t *testing.T, b backend) {
 	}
 }
 
-func testUniqueViolation(t *testing.T, b backend) {
+func testUniqueViolation(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	insert := func() error {
 		return db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error { return insertItem(ctx, tx, "dup") })
@@ -354,7 +355,7 @@ func testUniqueViolation(t *testing.T, b backend) {
 	}
 }
 
-func testReaderSeesCommitted(t *testing.T, b backend) {
+func testReaderSeesCommitted(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	for i := range 5 {
 		name := fmt.Sprintf("item-%d", i)
@@ -373,13 +374,13 @@ func testReaderSeesCommitted(t *testing.T, b backend) {
 	}
 }
 
-func testRebind(t *testing.T, b backend) {
+func testRebind(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	const q = `SELECT CAST(? AS TEXT), '?', CAST(? AS TEXT) -- ?`
 	want := map[sqldb.Dialect]string{
 		sqldb.SQLite:   q,
 		sqldb.Postgres: `SELECT CAST($1 AS TEXT), '?', CAST($2 AS TEXT) -- ?`,
-	}[b.dialect]
+	}[b.Dialect]
 	if got := db.Rebind(q); got != want {
 		t.Errorf("db.Rebind(%q) = %q, want %q", q, got, want)
 	}
@@ -392,7 +393,7 @@ func testRebind(t *testing.T, b backend) {
 	}
 }
 
-func testOutboxVisibleOnlyAfterCommit(t *testing.T, b backend) {
+func testOutboxVisibleOnlyAfterCommit(t *testing.T, b sqldbtest.Backend) {
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 678_901_234, time.FixedZone("X", 3600))
 	tests := []struct {
 		name   string
@@ -455,7 +456,7 @@ func testOutboxVisibleOnlyAfterCommit(t *testing.T, b backend) {
 	}
 }
 
-func testAppendEventErrors(t *testing.T, b backend) {
+func testAppendEventErrors(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	err := db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
 		_, err := tx.AppendEvent(ctx, sqldb.Event{Payload: []byte("x")})
@@ -485,7 +486,7 @@ func testAppendEventErrors(t *testing.T, b backend) {
 	}
 }
 
-func testReadEventsCursorAndLimit(t *testing.T, b backend) {
+func testReadEventsCursorAndLimit(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	var ids []int64
 	err := db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
@@ -537,7 +538,7 @@ func testReadEventsCursorAndLimit(t *testing.T, b backend) {
 	}
 }
 
-func testReadEventsInvalidArguments(t *testing.T, b backend) {
+func testReadEventsInvalidArguments(t *testing.T, b sqldbtest.Backend) {
 	db := openMigrated(t, b)
 	tests := []struct {
 		after int64
@@ -553,7 +554,7 @@ func testReadEventsInvalidArguments(t *testing.T, b backend) {
 // testConcurrentAppendsNeverSkipped checks the property the relay relies on:
 // a reader that polls with a cursor while many transactions append
 // concurrently never moves past an id that becomes visible later.
-func testConcurrentAppendsNeverSkipped(t *testing.T, b backend) {
+func testConcurrentAppendsNeverSkipped(t *testing.T, b sqldbtest.Backend) {
 	const writers, perWriter = 8, 25
 	db := openMigrated(t, b)
 
@@ -632,7 +633,7 @@ func testConcurrentAppendsNeverSkipped(t *testing.T, b backend) {
 
 // testConcurrentWriters: many goroutines writing at once all succeed; on
 // SQLite none of them sees SQLITE_BUSY.
-func testConcurrentWriters(t *testing.T, b backend) {
+func testConcurrentWriters(t *testing.T, b sqldbtest.Backend) {
 	const goroutines, perGoroutine = 16, 10
 	db := openMigrated(t, b)
 	var wg sync.WaitGroup

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 // TestPostgresSchemasIsolateServices: two services in one database, each in
 // its own schema, get their own tables, version tables and outbox.
 func TestPostgresSchemasIsolateServices(t *testing.T) {
 	t.Parallel()
-	b := postgresBackend(postgresURL(t))
+	b := sqldbtest.Postgres(t)
 	catalog, order := openMigrated(t, b), openMigrated(t, b)
 
 	err := catalog.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
@@ -54,7 +55,7 @@ func TestPostgresSchemasIsolateServices(t *testing.T) {
 // schema at the same time; the advisory lock makes them take turns.
 func TestPostgresConcurrentMigrate(t *testing.T) {
 	t.Parallel()
-	tg := postgresBackend(postgresURL(t)).fresh(t)
+	tg := sqldbtest.Postgres(t).Fresh(t, "sqldb")
 	dbs := []*sqldb.DB{open(t, tg), open(t, tg), open(t, tg)}
 	var wg sync.WaitGroup
 	for i, db := range dbs {
@@ -74,7 +75,7 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 // aborts one (40P01); InTx runs it again and both succeed.
 func TestPostgresRetriesDeadlock(t *testing.T) {
 	t.Parallel()
-	db := openMigrated(t, postgresBackend(postgresURL(t)))
+	db := openMigrated(t, sqldbtest.Postgres(t))
 	for _, name := range []string{"a", "b"} {
 		if _, err := db.ExecContext(t.Context(), `INSERT INTO items (name) VALUES (?)`, name); err != nil {
 			t.Fatal(err)

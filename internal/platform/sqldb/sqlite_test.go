@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 // TestSQLitePragmasOnEveryConnection checks the settings reach every pooled
 // connection, not only the first one.
 func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 	t.Parallel()
-	db := open(t, sqliteBackend().fresh(t), sqldb.WithBusyTimeout(1234*time.Millisecond), sqldb.WithMaxConns(3))
+	db := open(t, sqldbtest.SQLite().Fresh(t, "sqldb"), sqldb.WithBusyTimeout(1234*time.Millisecond), sqldb.WithMaxConns(3))
 
 	pragmas := func(t *testing.T, conn *sql.Conn) (journal string, fk, busy int) {
 		t.Helper()
@@ -66,7 +67,7 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 
 func TestSQLiteReaderIsReadOnly(t *testing.T) {
 	t.Parallel()
-	db := openMigrated(t, sqliteBackend())
+	db := openMigrated(t, sqldbtest.SQLite())
 	if db.Reader() == db.Writer() {
 		t.Fatal("SQLite Reader() and Writer() are the same pool, want separate pools")
 	}
@@ -87,7 +88,7 @@ func TestSQLiteRelativePath(t *testing.T) {
 	if err != nil {
 		t.Skipf("no relative path from %s to %s: %v", wd, dir, err)
 	}
-	open(t, target{url: "sqlite://" + rel})
+	open(t, sqldbtest.Target{URL: "sqlite://" + rel})
 	if _, err := os.Stat(filepath.Join(dir, "rel.db")); err != nil {
 		t.Errorf("sqlite://%s did not create the file in %s: %v", rel, dir, err)
 	}
@@ -98,7 +99,7 @@ func TestSQLiteRelativePath(t *testing.T) {
 // without SQLITE_BUSY errors reaching the caller.
 func TestSQLiteTwoHandlesOneFile(t *testing.T) {
 	t.Parallel()
-	tg := sqliteBackend().fresh(t)
+	tg := sqldbtest.SQLite().Fresh(t, "sqldb")
 	a := open(t, tg)
 	if err := a.Migrate(t.Context(), serviceMigrations(t)); err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestSQLiteRetriesBusy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tg := sqliteBackend().fresh(t)
+			tg := sqldbtest.SQLite().Fresh(t, "sqldb")
 			holder := open(t, tg)
 			if err := holder.Migrate(t.Context(), serviceMigrations(t)); err != nil {
 				t.Fatal(err)
