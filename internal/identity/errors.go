@@ -88,6 +88,10 @@ const (
 	// administrator, but the email it should use belongs to another
 	// account (which it will not promote).
 	ReasonAdminEmailTaken = "ADMIN_EMAIL_TAKEN"
+	// ReasonLastAdmin (FAILED_PRECONDITION, with a PreconditionFailure of
+	// type "ROLE", subject "admin"): SetUserRoles would leave no user with
+	// the admin role, and no one could administer the service any more.
+	ReasonLastAdmin = "LAST_ADMIN"
 )
 
 func invalidField(reason, field, description string) *errs.Error {

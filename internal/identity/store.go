@@ -17,6 +17,10 @@ var (
 	// ErrConflict is returned by a conditional write whose condition no
 	// longer holds (a refresh token already spent, a session revoked).
 	ErrConflict = errors.New("identity: conflict")
+	// ErrLastRoleHolder is returned by an update that would take a role
+	// from the last user holding it, when the change asked to keep the
+	// role held (UserChange.KeepRole).
+	ErrLastRoleHolder = errors.New("identity: last holder of a role")
 )
 
 // Store is the persistence the Service needs. Every method that changes
@@ -40,6 +44,13 @@ type UserChange struct {
 	// RevokeSessions, when set, revokes every live session of the user in
 	// the same transaction (a password change).
 	RevokeSessions *Revocation
+	// KeepRole, when set and the update takes that role from the user,
+	// makes the update fail with ErrLastRoleHolder (writing nothing) unless
+	// another user holds the role. The check and the write are one
+	// transaction, serialised with every other update that takes the role
+	// with KeepRole set, so concurrent updates cannot together remove the
+	// last holders.
+	KeepRole string
 }
 
 // Revocation says when and why sessions end.
@@ -72,8 +83,10 @@ type UserStore interface {
 	// nil, writes the user back (display name, password hash and roles; the
 	// id, email and create time are immutable) and applies the change, all
 	// in one transaction that no other update of the user interleaves with.
-	// It returns the user as written, ErrNotFound, or fn's error unchanged
-	// (and then writes nothing).
+	// It returns the user as written, ErrNotFound, ErrLastRoleHolder (see
+	// UserChange.KeepRole), or fn's error unchanged (and then writes
+	// nothing). fn may be called more than once (a transaction retried
+	// after a transient conflict), so it must have no other effect.
 	UpdateUser(ctx context.Context, id string, fn func(u *User) (UserChange, error)) (*User, error)
 	// ListUsers returns up to limit users after the cursor, ordered by
 	// (CreateTime, ID). limit must be positive.

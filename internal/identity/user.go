@@ -287,7 +287,9 @@ func (s *Service) preparePasswordChange(ctx context.Context, id string, upd User
 
 // SetUserRoles replaces the roles of the user with id. The new roles reach
 // the user's tokens at their next refresh. Errors: INVALID_ARGUMENT
-// ROLES_INVALID; NOT_FOUND USER_NOT_FOUND.
+// ROLES_INVALID; NOT_FOUND USER_NOT_FOUND; FAILED_PRECONDITION LAST_ADMIN
+// when the change would leave no user with the admin role (even when
+// several administrators are demoted at once, one keeps the role).
 func (s *Service) SetUserRoles(ctx context.Context, id string, roles []string) (*User, error) {
 	roles, err := cleanRoles(roles)
 	if err != nil {
@@ -298,11 +300,17 @@ func (s *Service) SetUserRoles(ctx context.Context, id string, roles []string) (
 			return UserChange{}, nil
 		}
 		u.Roles = roles
-		return UserChange{Events: []Event{userEvent(TopicUserRolesChanged, u)}}, nil
+		// Without an administrator no one could grant the role again, and
+		// EnsureAdmin will not promote an existing account.
+		return UserChange{Events: []Event{userEvent(TopicUserRolesChanged, u)}, KeepRole: RoleAdmin}, nil
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, errUserNotFound(id)
+	case errors.Is(err, ErrLastRoleHolder):
+		return nil, errs.New(errs.FailedPrecondition, ReasonLastAdmin,
+			"this would leave no user with the admin role; give the role to another user first",
+			errs.WithPrecondition("ROLE", RoleAdmin, "at least one user must keep the admin role"))
 	case err != nil:
 		return nil, storeError(err, "updating roles")
 	}

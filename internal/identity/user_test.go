@@ -5,13 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/bazaarhq/bazaar/internal/identity"
+	"github.com/bazaarhq/bazaar/internal/identity/store"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
+	"github.com/bazaarhq/bazaar/internal/platform/errs"
 )
 
 func TestRegister(t *testing.T) {
@@ -252,11 +258,11 @@ func TestSetUserRoles(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	u := e.register(t, "ada@example.com")
-	got, err := e.svc.SetUserRoles(ctx, u.ID, []string{"support", "admin"})
-	if err != nil || !slices.Equal(got.Roles, []string{"admin", "support"}) {
-		t.Fatalf("SetUserRoles() = %+v, %v; want roles [admin support]", got, err)
+	got, err := e.svc.SetUserRoles(ctx, u.ID, []string{"support", "billing"})
+	if err != nil || !slices.Equal(got.Roles, []string{"billing", "support"}) {
+		t.Fatalf("SetUserRoles() = %+v, %v; want roles [billing support]", got, err)
 	}
-	if _, err := e.svc.SetUserRoles(ctx, u.ID, []string{"admin", "support"}); err != nil { // unchanged: no event
+	if _, err := e.svc.SetUserRoles(ctx, u.ID, []string{"billing", "support"}); err != nil { // unchanged: no event
 		t.Fatal(err)
 	}
 	if got, err := e.svc.SetUserRoles(ctx, u.ID, nil); err != nil || len(got.Roles) != 0 {
@@ -275,6 +281,94 @@ func TestSetUserRoles(t *testing.T) {
 	want := []string{identity.TopicUserRegistered, identity.TopicUserRolesChanged, identity.TopicUserRolesChanged}
 	if got := e.topics(t); !slices.Equal(got, want) {
 		t.Errorf("outbox = %v, want %v", got, want)
+	}
+}
+
+// wantLastAdmin fails the test unless err is FAILED_PRECONDITION LAST_ADMIN
+// with its PreconditionFailure.
+func wantLastAdmin(t testing.TB, call string, err error) {
+	t.Helper()
+	wantErr(t, call, err, codes.FailedPrecondition, identity.ReasonLastAdmin)
+	want := []*errdetails.PreconditionFailure_Violation{{Type: "ROLE", Subject: "admin", Description: "at least one user must keep the admin role"}}
+	got := errs.FromError(errs.ToStatus(err).Err()).Preconditions
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("%s PreconditionFailure mismatch (-want +got):\n%s", call, diff)
+	}
+}
+
+func TestSetUserRolesKeepsAnAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	ada := e.register(t, "ada@example.com")
+	bob := e.register(t, "bob@example.com")
+	if _, err := e.svc.SetUserRoles(ctx, ada.ID, []string{"admin"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, roles := range map[string][]string{"none": nil, "other roles": {"customer", "support"}} {
+		_, err := e.svc.SetUserRoles(ctx, ada.ID, roles)
+		wantLastAdmin(t, "SetUserRoles(last admin, "+name+")", err)
+	}
+	// The last admin may still change its other roles.
+	if got, err := e.svc.SetUserRoles(ctx, ada.ID, []string{"admin", "support"}); err != nil || !got.HasRole(identity.RoleAdmin) {
+		t.Errorf("SetUserRoles(last admin, keeping admin) = %+v, %v", got, err)
+	}
+	if _, err := e.svc.SetUserRoles(ctx, bob.ID, []string{"admin", "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.svc.SetUserRoles(ctx, ada.ID, []string{"customer"}); err != nil || got.HasRole(identity.RoleAdmin) {
+		t.Errorf("SetUserRoles(one of two admins) = %+v, %v; want demoted", got, err)
+	}
+	_, err := e.svc.SetUserRoles(ctx, bob.ID, []string{"customer"})
+	wantLastAdmin(t, "SetUserRoles(bob, now the last admin)", err)
+	if u, err := e.svc.User(ctx, bob.ID); err != nil || !u.HasRole(identity.RoleAdmin) {
+		t.Errorf("User(bob) after the refused demotion = %+v, %v; want still admin", u, err)
+	}
+	want := []string{
+		identity.TopicUserRegistered, identity.TopicUserRegistered,
+		identity.TopicUserRolesChanged, identity.TopicUserRolesChanged, identity.TopicUserRolesChanged, identity.TopicUserRolesChanged,
+	}
+	if got := e.topics(t); !slices.Equal(got, want) {
+		t.Errorf("outbox = %v, want %v (no event for a refused change)", got, want)
+	}
+}
+
+// TestConcurrentDemotionsKeepAnAdmin demotes the last two admins at once,
+// round after round: exactly one demotion wins each time.
+func TestConcurrentDemotionsKeepAnAdmin(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) *store.Store{"sqlite": openSQLite, "postgres": openPostgres} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, open(t))
+			ctx := t.Context()
+			admin := e.register(t, "admin@example.com")
+			if _, err := e.svc.SetUserRoles(ctx, admin.ID, []string{"admin"}); err != nil {
+				t.Fatal(err)
+			}
+			for round := range 5 {
+				next := e.register(t, fmt.Sprintf("admin%d@example.com", round))
+				if _, err := e.svc.SetUserRoles(ctx, next.ID, []string{"admin"}); err != nil {
+					t.Fatal(err)
+				}
+				admins := []*identity.User{admin, next}
+				failures := make([]error, len(admins))
+				var wg sync.WaitGroup
+				for i, u := range admins {
+					wg.Go(func() { _, failures[i] = e.svc.SetUserRoles(ctx, u.ID, []string{"customer"}) })
+				}
+				wg.Wait()
+				winner := slices.IndexFunc(failures, func(err error) bool { return err == nil })
+				if winner < 0 || failures[1-winner] == nil {
+					t.Fatalf("round %d: concurrent demotions of the last two admins = %v, %v; want exactly one success", round, failures[0], failures[1])
+				}
+				wantLastAdmin(t, "SetUserRoles(loser)", failures[1-winner])
+				admin = admins[1-winner] // still an admin
+				if u, err := e.svc.User(ctx, admin.ID); err != nil || !u.HasRole(identity.RoleAdmin) {
+					t.Fatalf("round %d: User(loser) = %+v, %v; want still admin", round, u, err)
+				}
+			}
+		})
 	}
 }
 

@@ -8,13 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
 	"github.com/bazaarhq/bazaar/internal/identity"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
+	"github.com/bazaarhq/bazaar/internal/platform/errs"
 )
 
 func TestEveryMethodHasAPolicy(t *testing.T) {
@@ -122,6 +126,34 @@ func TestAdminMethods(t *testing.T) {
 	wantStatus(t, "SetUserRoles(unknown user)", err, codes.NotFound, identity.ReasonUserNotFound)
 	_, err = c.SetUserRoles(callCtx(t, bearer(admin)...), &identityv1.SetUserRolesRequest{UserId: ada.GetId(), Roles: []string{"Admin"}})
 	wantStatus(t, "SetUserRoles(bad role)", err, codes.InvalidArgument, "", "roles[0]")
+}
+
+func TestSetUserRolesKeepsAnAdmin(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	c := h.client
+	ada := h.register(t, "ada@example.com")
+	admin := h.adminToken(t)
+	me, err := c.GetMe(callCtx(t, bearer(admin)...), &identityv1.GetMeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := me.GetUser().GetId()
+
+	_, err = c.SetUserRoles(callCtx(t, bearer(admin)...), &identityv1.SetUserRolesRequest{UserId: self, Roles: []string{"customer"}})
+	wantStatus(t, "SetUserRoles(demote the last admin)", err, codes.FailedPrecondition, identity.ReasonLastAdmin)
+	want := []*errdetails.PreconditionFailure_Violation{{Type: "ROLE", Subject: "admin", Description: "at least one user must keep the admin role"}}
+	if diff := cmp.Diff(want, errs.FromError(err).Preconditions, protocmp.Transform()); diff != "" {
+		t.Errorf("SetUserRoles(demote the last admin) PreconditionFailure mismatch (-want +got):\n%s", diff)
+	}
+
+	if _, err := c.SetUserRoles(callCtx(t, bearer(admin)...), &identityv1.SetUserRolesRequest{UserId: ada.GetId(), Roles: []string{"admin"}}); err != nil {
+		t.Fatalf("SetUserRoles(promote ada) = %v", err)
+	}
+	set, err := c.SetUserRoles(callCtx(t, bearer(admin)...), &identityv1.SetUserRolesRequest{UserId: self, Roles: []string{"customer"}})
+	if err != nil || !slices.Equal(set.GetUser().GetRoles(), []string{"customer"}) {
+		t.Errorf("SetUserRoles(demote one of two admins) = %v, %v; want roles [customer]", set, err)
+	}
 }
 
 func TestValidationErrorsHaveDetails(t *testing.T) {

@@ -38,6 +38,8 @@ func testContract(t *testing.T, b backend) {
 		{"UpdateUserFnErrorWritesNothing", testUpdateUserFnErrorWritesNothing},
 		{"UpdateUserRevokesSessions", testUpdateUserRevokesSessions},
 		{"UpdateUserConcurrentNoLostUpdate", testUpdateUserConcurrent},
+		{"UpdateUserKeepRole", testUpdateUserKeepRole},
+		{"UpdateUserKeepRoleConcurrent", testUpdateUserKeepRoleConcurrent},
 		{"ListUsersOrderAndCursor", testListUsers},
 		{"HasUserWithRole", testHasUserWithRole},
 		{"SessionLifecycle", testSessionLifecycle},
@@ -242,6 +244,111 @@ func testUpdateUserConcurrent(t *testing.T, st *store.Store) {
 	}
 	if len(read.Roles) != n {
 		t.Errorf("roles after %d concurrent additions = %v, want %d (an update was lost)", n, read.Roles, n)
+	}
+}
+
+// setRoles returns an UpdateUser function that sets the roles, with keep as
+// the role to keep held.
+func setRoles(keep string, roles ...string) func(*identity.User) (identity.UserChange, error) {
+	return func(u *identity.User) (identity.UserChange, error) {
+		u.Roles = append([]string{}, roles...)
+		return identity.UserChange{KeepRole: keep, Events: []identity.Event{event(identity.TopicUserRolesChanged, u.ID)}}, nil
+	}
+}
+
+func testUpdateUserKeepRole(t *testing.T, st *store.Store) {
+	ctx := t.Context()
+	ada := mustCreateUser(t, st, newUser(t, "ada@example.com", t0, "admin", "customer"))
+	bob := mustCreateUser(t, st, newUser(t, "bob@example.com", t0, "admin"))
+	cyd := mustCreateUser(t, st, newUser(t, "cyd@example.com", t0, "customer"))
+	for _, tc := range []struct {
+		name    string
+		user    *identity.User
+		fn      func(*identity.User) (identity.UserChange, error)
+		wantErr error
+	}{
+		{"a role the user keeps", ada, setRoles("admin", "admin", "support"), nil},
+		{"a role the user lacks", cyd, setRoles("admin", "support"), nil},
+		{"one of two holders", ada, setRoles("admin", "customer"), nil},
+		{"the last holder", bob, setRoles("admin", "customer"), identity.ErrLastRoleHolder},
+		{"the last holder, no KeepRole", cyd, setRoles("", "customer"), nil},
+	} {
+		before, err := st.User(ctx, tc.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := len(topics(t, st))
+		_, err = st.UpdateUser(ctx, tc.user.ID, tc.fn)
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+			t.Errorf("UpdateUser(%s) = %v, want %v", tc.name, err, tc.wantErr)
+		}
+		if tc.wantErr == nil {
+			continue
+		}
+		after, err := st.User(ctx, tc.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Errorf("UpdateUser(%s) failed but changed the user (-before +after):\n%s", tc.name, diff)
+		}
+		if got := len(topics(t, st)); got != events {
+			t.Errorf("UpdateUser(%s) failed but appended %d events", tc.name, got-events)
+		}
+	}
+	for _, want := range []struct {
+		u     *identity.User
+		roles []string
+	}{{ada, []string{"customer"}}, {bob, []string{"admin"}}, {cyd, []string{"customer"}}} {
+		got, err := st.User(ctx, want.u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Roles, want.roles) {
+			t.Errorf("%s has roles %v, want %v", got.Email, got.Roles, want.roles)
+		}
+	}
+}
+
+// testUpdateUserKeepRoleConcurrent demotes the last two holders of a role at
+// once: with proper locking exactly one demotion wins and the role stays
+// held. Each round uses its own role, so it starts with exactly two holders.
+func testUpdateUserKeepRoleConcurrent(t *testing.T, st *store.Store) {
+	ctx := t.Context()
+	for round := range 5 {
+		role := fmt.Sprintf("keeper-%d", round)
+		holders := []*identity.User{
+			mustCreateUser(t, st, newUser(t, fmt.Sprintf("a%d@example.com", round), t0, role)),
+			mustCreateUser(t, st, newUser(t, fmt.Sprintf("b%d@example.com", round), t0, role)),
+		}
+		results := make([]error, len(holders))
+		var wg sync.WaitGroup
+		for i, u := range holders {
+			wg.Go(func() {
+				_, results[i] = st.UpdateUser(ctx, u.ID, func(u *identity.User) (identity.UserChange, error) {
+					time.Sleep(5 * time.Millisecond) // widen the window a missing lock would leave
+					return setRoles(role)(u)
+				})
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range results {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, identity.ErrLastRoleHolder):
+				t.Errorf("UpdateUser(demote) = %v, want nil or ErrLastRoleHolder", err)
+			}
+		}
+		has, err := st.HasUserWithRole(ctx, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !has || wins != 1 {
+			t.Fatalf("round %d: %d of 2 concurrent demotions of the last two holders succeeded, role still held: %v; want 1 and true",
+				round, wins, has)
+		}
 	}
 }
 

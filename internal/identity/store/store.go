@@ -6,8 +6,9 @@
 // the outbox. Read-modify-writes lock what they read: on SQLite every write
 // transaction is exclusive (BEGIN IMMEDIATE on the single writer); on
 // Postgres the rows are read FOR UPDATE, the signing keys table is locked,
-// and a refresh-token rotation updates its session row first, so that it
-// and a revocation of the session are serialised.
+// a refresh-token rotation updates its session row first, so that it and a
+// revocation of the session are serialised, and an update that must keep a
+// role held locks every holder's role row before counting them.
 package store
 
 import (

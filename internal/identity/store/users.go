@@ -136,13 +136,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(u *identity.U
 			u.DisplayName, string(u.PasswordHash), id); err != nil {
 			return err
 		}
-		if !slices.Equal(oldRoles, u.Roles) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ?`, id); err != nil {
-				return err
-			}
-			if err := insertRoles(ctx, tx, id, u.Roles); err != nil {
-				return err
-			}
+		if err := writeRoles(ctx, tx, id, oldRoles, u.Roles, ch.KeepRole); err != nil {
+			return err
 		}
 		if r := ch.RevokeSessions; r != nil {
 			if _, err := tx.ExecContext(ctx,
@@ -161,6 +156,67 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(u *identity.U
 		return nil, fmt.Errorf("store: update user: %w", err)
 	}
 	return out, nil
+}
+
+// writeRoles changes the user's roles from old to roles, touching only the
+// rows of the roles added or removed: a concurrent guard (below) waiting on
+// the row of a role the user keeps must not see it vanish. If the change
+// takes keep from the user, it first checks that another user holds keep,
+// and returns identity.ErrLastRoleHolder if none does.
+func writeRoles(ctx context.Context, tx *sqldb.Tx, id string, old, roles []string, keep string) error {
+	if keep != "" && slices.Contains(old, keep) && !slices.Contains(roles, keep) {
+		if err := checkOtherHolder(ctx, tx, id, keep); err != nil {
+			return err
+		}
+	}
+	for _, r := range old {
+		if slices.Contains(roles, r) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ? AND role = ?`, id, r); err != nil {
+			return err
+		}
+	}
+	var added []string
+	for _, r := range roles {
+		if !slices.Contains(old, r) {
+			added = append(added, r)
+		}
+	}
+	return insertRoles(ctx, tx, id, added)
+}
+
+// checkOtherHolder returns identity.ErrLastRoleHolder unless a user other
+// than id holds role. On Postgres it locks every holder's row, in user id
+// order, until the transaction ends: a concurrent check (of any user)
+// waits, then no longer sees the rows this transaction deletes, so two
+// demotions cannot each count the other as the remaining holder; the fixed
+// order means they queue rather than deadlock. On SQLite the write
+// transaction is exclusive already.
+func checkOtherHolder(ctx context.Context, tx *sqldb.Tx, id, role string) error {
+	rows, err := tx.QueryContext(ctx,
+		`SELECT user_id FROM user_roles WHERE role = ? ORDER BY user_id`+forUpdate(tx.Dialect()), role)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	others := 0
+	for rows.Next() {
+		var holder string
+		if err := rows.Scan(&holder); err != nil {
+			return err
+		}
+		if holder != id {
+			others++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if others == 0 {
+		return identity.ErrLastRoleHolder
+	}
+	return nil
 }
 
 // ListUsers implements identity.UserStore.

@@ -64,7 +64,8 @@ type IdentityServiceClient interface {
 	UpdateMe(ctx context.Context, in *UpdateMeRequest, opts ...grpc.CallOption) (*UpdateMeResponse, error)
 	// ListUsers pages through all accounts (AIP-158), oldest first.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
-	// SetUserRoles replaces a user's roles.
+	// SetUserRoles replaces a user's roles. Removing "admin" from the last
+	// admin is FAILED_PRECONDITION (reason LAST_ADMIN).
 	SetUserRoles(ctx context.Context, in *SetUserRolesRequest, opts ...grpc.CallOption) (*SetUserRolesResponse, error)
 	// GetJwks returns the public keys that verify access tokens: the key that
 	// signs now, the next one (published before it signs) and retired ones
@@ -276,7 +277,8 @@ type IdentityServiceServer interface {
 	UpdateMe(context.Context, *UpdateMeRequest) (*UpdateMeResponse, error)
 	// ListUsers pages through all accounts (AIP-158), oldest first.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
-	// SetUserRoles replaces a user's roles.
+	// SetUserRoles replaces a user's roles. Removing "admin" from the last
+	// admin is FAILED_PRECONDITION (reason LAST_ADMIN).
 	SetUserRoles(context.Context, *SetUserRolesRequest) (*SetUserRolesResponse, error)
 	// GetJwks returns the public keys that verify access tokens: the key that
 	// signs now, the next one (published before it signs) and retired ones
