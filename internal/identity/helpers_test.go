@@ -1,14 +1,10 @@
 package identity_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +18,7 @@ import (
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 // tinyArgon2 keeps the suite fast; production uses DefaultArgon2Params.
@@ -101,37 +98,20 @@ func newEnvOn(t testing.TB, st *store.Store, opts ...envOption) *env {
 
 func openSQLite(t testing.TB) *store.Store {
 	t.Helper()
-	return openStore(t, "sqlite://"+filepath.Join(t.TempDir(), "identity.db"))
+	return openOn(t, sqldbtest.SQLite())
 }
 
 // openPostgres opens a store in a fresh schema of the test server, dropped
 // when the test ends; it skips the test without a server (fails under CI).
 func openPostgres(t testing.TB) *store.Store {
 	t.Helper()
-	url := os.Getenv("BAZAAR_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("BAZAAR_TEST_POSTGRES_URL is not set, and CI=true requires the Postgres tests to run")
-		}
-		t.Skip("BAZAAR_TEST_POSTGRES_URL is not set; skipping Postgres tests")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "identity_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		db, err := sqldb.Open(ctx, url, sqldb.WithMaxConns(1))
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer func() { _ = db.Close() }()
-		if _, err := db.Writer().ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Errorf("cleanup: drop schema %s: %v", schema, err)
-		}
-	})
-	return openStore(t, url, sqldb.WithSchema(schema))
+	return openOn(t, sqldbtest.Postgres(t))
+}
+
+func openOn(t testing.TB, b sqldbtest.Backend) *store.Store {
+	t.Helper()
+	tg := b.Fresh(t, "identity")
+	return openStore(t, tg.URL, tg.Options...)
 }
 
 func openStore(t testing.TB, url string, opts ...sqldb.Option) *store.Store {

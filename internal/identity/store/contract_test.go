@@ -13,6 +13,7 @@ import (
 
 	"github.com/bazaarhq/bazaar/internal/identity"
 	"github.com/bazaarhq/bazaar/internal/identity/store"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb/sqldbtest"
 )
 
 func TestSQLite(t *testing.T) {
@@ -22,7 +23,7 @@ func TestSQLite(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
-	testContract(t, postgresBackend(postgresURL(t)))
+	testContract(t, postgresBackend(t))
 }
 
 // testContract is the behaviour identity.Store promises, on every engine.
@@ -685,7 +686,7 @@ func testAPIKeys(t *testing.T, st *store.Store) {
 	bob := mustCreateUser(t, st, newUser(t, "bob@example.com", t0))
 	mk := func(u *identity.User, at time.Time, expire time.Time) *identity.APIKey {
 		return &identity.APIKey{
-			ID: "k-" + randomHex(t, 8), UserID: u.ID, Name: "ci", Prefix: "bzk_abcdefgh", Hash: randomBytes(t, 32),
+			ID: "k-" + sqldbtest.RandomHex(t, 8), UserID: u.ID, Name: "ci", Prefix: "bzk_abcdefgh", Hash: randomBytes(t, 32),
 			Scopes: []string{"catalog:read", "order:read"}, CreateTime: at, ExpireTime: expire,
 		}
 	}
