@@ -87,7 +87,8 @@ type CatalogServiceClient interface {
 	// checksum mismatch is DATA_LOSS. Nothing is kept unless all is well.
 	UploadProductImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadProductImageRequest, UploadProductImageResponse], error)
 	// DownloadProductImage streams an image out in chunks; the response
-	// header metadata carries x-content-sha256 and content-type.
+	// header metadata carries x-content-sha256 and x-content-type (gRPC
+	// reserves content-type for itself).
 	DownloadProductImage(ctx context.Context, in *DownloadProductImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadProductImageResponse], error)
 	// WatchCatalog streams price, stock and status changes as they happen,
 	// from after a cursor: a client that reconnects with its last cursor
@@ -325,7 +326,8 @@ type CatalogServiceServer interface {
 	// checksum mismatch is DATA_LOSS. Nothing is kept unless all is well.
 	UploadProductImage(grpc.ClientStreamingServer[UploadProductImageRequest, UploadProductImageResponse]) error
 	// DownloadProductImage streams an image out in chunks; the response
-	// header metadata carries x-content-sha256 and content-type.
+	// header metadata carries x-content-sha256 and x-content-type (gRPC
+	// reserves content-type for itself).
 	DownloadProductImage(*DownloadProductImageRequest, grpc.ServerStreamingServer[DownloadProductImageResponse]) error
 	// WatchCatalog streams price, stock and status changes as they happen,
 	// from after a cursor: a client that reconnects with its last cursor
