@@ -1,0 +1,68 @@
+package catalog
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The defaults of Config.
+const (
+	// DefaultReservationTTL is how long a reservation holds units before it
+	// expires.
+	DefaultReservationTTL = 15 * time.Minute
+	// DefaultSweepInterval is a sensible period for RunSweeper.
+	DefaultSweepInterval = 30 * time.Second
+	// DefaultSweepBatch is how many reservations ExpireReservations reads
+	// at a time.
+	DefaultSweepBatch = 100
+)
+
+// Config configures a Service. The zero value of every field means its
+// default, so Config{} is the production configuration.
+type Config struct {
+	// ReservationTTL is how long a reservation holds units unless
+	// committed. Default DefaultReservationTTL (15 min).
+	ReservationTTL time.Duration
+	// SweepBatch is how many expired reservations ExpireReservations reads
+	// at a time. Default DefaultSweepBatch (100).
+	SweepBatch int
+	// Clock is the time source. Default time.Now.
+	Clock func() time.Time
+	// NewID returns a new product id. Default: a UUIDv7 string.
+	NewID func() string
+	// Logger receives failures of background work (the sweeper). Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.ReservationTTL == 0 {
+		c.ReservationTTL = DefaultReservationTTL
+	}
+	if c.SweepBatch == 0 {
+		c.SweepBatch = DefaultSweepBatch
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.ReservationTTL < 0 {
+		return fmt.Errorf("catalog: invalid config: ReservationTTL %v: want > 0", c.ReservationTTL)
+	}
+	if c.SweepBatch < 0 {
+		return fmt.Errorf("catalog: invalid config: SweepBatch %d: want > 0", c.SweepBatch)
+	}
+	return nil
+}

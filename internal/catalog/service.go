@@ -1,0 +1,35 @@
+package catalog
+
+import (
+	"errors"
+	"time"
+)
+
+// Service is the catalog use cases. It is safe for concurrent use. Create
+// it with New.
+//
+// Authorisation of a call is the method policy's job (declared in the API
+// contract and enforced before the transport calls the Service).
+type Service struct {
+	store Store
+	cfg   Config
+}
+
+// New returns a Service over store. Zero fields of cfg take their defaults
+// (see Config). It returns an error for an invalid configuration.
+func New(store Store, cfg Config) (*Service, error) {
+	if store == nil {
+		return nil, errors.New("catalog: nil store")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Service{store: store, cfg: cfg}, nil
+}
+
+// now is the service clock in UTC at the microsecond precision both
+// databases keep, so that times read back compare equal to times written.
+func (s *Service) now() time.Time {
+	return s.cfg.Clock().UTC().Truncate(time.Microsecond)
+}
