@@ -12,6 +12,10 @@ import (
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
+	"github.com/bazaarhq/bazaar/internal/catalog"
+	cataloggrpc "github.com/bazaarhq/bazaar/internal/catalog/grpcserver"
+	"github.com/bazaarhq/bazaar/internal/catalog/images"
+	catalogstore "github.com/bazaarhq/bazaar/internal/catalog/store"
 	"github.com/bazaarhq/bazaar/examples/helloworld"
 	"github.com/bazaarhq/bazaar/internal/identity"
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
@@ -55,6 +59,7 @@ var services = []service{
 		return component{}, nil
 	}},
 	{name: "identity", start: startIdentity},
+	{name: "catalog", start: startCatalog},
 }
 
 // databaseURL is the service's database: the configured URL, or a SQLite
@@ -102,6 +107,32 @@ func startIdentity(ctx context.Context, srv *grpcx.Server, env serviceEnv) (comp
 	identitygrpc.Register(srv, svc)
 	return component{
 		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, identity.DefaultMaintenanceInterval) },
+		ready: st.DB().Ping,
+		close: st.Close,
+	}, nil
+}
+
+func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error) {
+	url, err := databaseURL(env.cfg, "catalog")
+	if err != nil {
+		return component{}, err
+	}
+	st, err := catalogstore.Open(ctx, url, sqldb.WithSchema("catalog"))
+	if err != nil {
+		return component{}, err
+	}
+	svc, err := catalog.New(st, catalog.Config{Logger: env.log})
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	blobs, err := images.NewBlobStore(filepath.Join(env.cfg.DataDir, "catalog-images"))
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	img := images.NewService(cataloggrpc.ImageProducts(svc), blobs)
+	cataloggrpc.Register(srv, svc, cataloggrpc.WithImages(img))
+	return component{
+		run:   func(ctx context.Context) error { return svc.RunSweeper(ctx, catalog.DefaultSweepInterval) },
 		ready: st.DB().Ping,
 		close: st.Close,
 	}, nil

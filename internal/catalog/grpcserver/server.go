@@ -22,23 +22,39 @@ import (
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	"github.com/bazaarhq/bazaar/internal/catalog"
+	"github.com/bazaarhq/bazaar/internal/catalog/images"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 )
 
 // Server implements catalogv1.CatalogServiceServer.
 type Server struct {
 	catalogv1.UnimplementedCatalogServiceServer
-	svc *catalog.Service
+	svc    *catalog.Service
+	images *images.Service
 }
 
 var _ catalogv1.CatalogServiceServer = (*Server)(nil)
 
+// Option configures New.
+type Option func(*Server)
+
+// WithImages serves UploadProductImage and DownloadProductImage with img
+// (build it with images.NewService(ImageProducts(svc), blobs)). Without it
+// they answer UNIMPLEMENTED.
+func WithImages(img *images.Service) Option { return func(s *Server) { s.images = img } }
+
 // New returns the transport for svc.
-func New(svc *catalog.Service) *Server { return &Server{svc: svc} }
+func New(svc *catalog.Service, opts ...Option) *Server {
+	s := &Server{svc: svc}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Register registers the catalog API for svc on r (a *grpcx.Server).
-func Register(r grpc.ServiceRegistrar, svc *catalog.Service) {
-	catalogv1.RegisterCatalogServiceServer(r, New(svc))
+func Register(r grpc.ServiceRegistrar, svc *catalog.Service, opts ...Option) {
+	catalogv1.RegisterCatalogServiceServer(r, New(svc, opts...))
 }
 
 // GetProduct implements catalogv1.CatalogServiceServer.
