@@ -12,11 +12,11 @@ import (
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
+	"github.com/bazaarhq/bazaar/examples/helloworld"
 	"github.com/bazaarhq/bazaar/internal/catalog"
 	cataloggrpc "github.com/bazaarhq/bazaar/internal/catalog/grpcserver"
 	"github.com/bazaarhq/bazaar/internal/catalog/images"
 	catalogstore "github.com/bazaarhq/bazaar/internal/catalog/store"
-	"github.com/bazaarhq/bazaar/examples/helloworld"
 	"github.com/bazaarhq/bazaar/internal/identity"
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
 	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
