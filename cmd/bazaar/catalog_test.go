@@ -10,7 +10,6 @@ import (
 	"image/png"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/money"
@@ -50,7 +49,6 @@ func TestUpCatalog(t *testing.T) {
 	cat := catalogv1.NewCatalogServiceClient(dial(t, addrs["catalog"]))
 
 	customer := signUp(t, id, "bob@example.com")
-	time.Sleep(2 * time.Second) // sign-ins cost 10 of an address's 20-token burst
 	login, err := id.Login(t.Context(), &identityv1.LoginRequest{Email: "admin@bazaar.local", Password: adminPassword})
 	if err != nil {
 		t.Fatal(err)

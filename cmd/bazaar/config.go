@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bazaarhq/bazaar/internal/platform/obs"
+	"github.com/bazaarhq/bazaar/internal/platform/ratelimit"
 	"github.com/bazaarhq/bazaar/internal/platform/tlsx"
 )
 
@@ -31,6 +32,8 @@ type upConfig struct {
 	DatabaseURLs  map[string]string   // per-service database URL; default a SQLite file in DataDir
 	AdminEmail    string              // the bootstrap admin of a fresh identity database
 	AdminPassword string              // its password; empty: generated and printed once
+	Rate          rateLimit           // a signed-in caller's budget
+	AnonymousRate rateLimit           // an anonymous caller's budget, per IP
 	TLS           bool                // TLS 1.3 on every gRPC listener, mTLS between services
 	ClientCerts   tlsx.ClientAuthMode // with TLS: must callers present a certificate?
 }
@@ -102,6 +105,23 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 			return cfg, fmt.Errorf("BAZAAR_CLIENT_CERTS: %w", err)
 		}
 	}
+	cfg.Rate = rateLimit{ratelimit.DefaultRate, ratelimit.DefaultBurst}
+	cfg.AnonymousRate = rateLimit{ratelimit.DefaultAnonymousRate, ratelimit.DefaultAnonymousBurst}
+	for _, r := range []struct {
+		flag, env string
+		into      *rateLimit
+		what      string
+	}{
+		{"rate-limit", "RATE_LIMIT", &cfg.Rate, "a signed-in caller's calls per second and burst"},
+		{"anonymous-rate-limit", "ANONYMOUS_RATE_LIMIT", &cfg.AnonymousRate, "an anonymous caller's (per IP) calls per second and burst"},
+	} {
+		if v := getenv("BAZAAR_" + r.env); v != "" {
+			if err := r.into.UnmarshalText([]byte(v)); err != nil {
+				return cfg, fmt.Errorf("BAZAAR_%s: %w", r.env, err)
+			}
+		}
+		fs.TextVar(r.into, r.flag, *r.into, r.what+" as RATE/BURST, e.g. 50/100 (env BAZAAR_"+r.env+")")
+	}
 	fs.StringVar(&cfg.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@bazaar.local"), "bootstrap admin of a fresh identity database (env BAZAAR_ADMIN_EMAIL)")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "its password; empty generates one and prints it once (env BAZAAR_ADMIN_PASSWORD)")
 	for _, s := range services {
@@ -147,4 +167,34 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 		return cfg, fmt.Errorf("shutdown grace %q: %w", *grace, err)
 	}
 	return cfg, cfg.validate()
+}
+
+// rateLimit is a token bucket's refill rate (per second) and burst, written
+// "RATE/BURST".
+type rateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r rateLimit) MarshalText() ([]byte, error) {
+	return []byte(strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + "/" + strconv.Itoa(r.Burst)), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *rateLimit) UnmarshalText(b []byte) error {
+	rate, burst, ok := strings.Cut(string(b), "/")
+	if !ok {
+		return fmt.Errorf("rate limit %q: want RATE/BURST, e.g. 50/100", b)
+	}
+	perSecond, err := strconv.ParseFloat(rate, 64)
+	if err != nil || perSecond <= 0 {
+		return fmt.Errorf("rate limit %q: the rate must be a positive number", b)
+	}
+	n, err := strconv.Atoi(burst)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("rate limit %q: the burst must be a positive whole number", b)
+	}
+	*r = rateLimit{PerSecond: perSecond, Burst: n}
+	return nil
 }

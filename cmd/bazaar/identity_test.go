@@ -59,7 +59,8 @@ func TestUpIdentity(t *testing.T) {
 	const adminPassword = "admin password 4 tests"
 	// Debug logging: every call is logged, so the secret check at the end
 	// sees everything the process could write.
-	addrs, stop, out := startUpOut(t, t.TempDir(), "--admin-password", adminPassword, "--log-level", "debug")
+	addrs, stop, out := startUpOut(t, t.TempDir(), "--admin-password", adminPassword, "--log-level", "debug",
+		"--anonymous-rate-limit", "10/20") // the shipped default, so the burst check below bites
 	id := identityv1.NewIdentityServiceClient(dial(t, addrs["identity"]))
 	hello := helloworldv1.NewGreeterServiceClient(dial(t, addrs["helloworld"]))
 

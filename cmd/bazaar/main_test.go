@@ -66,7 +66,10 @@ func startUpOut(t *testing.T, dataDir string, extra ...string) (map[string]strin
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
-	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	// Generous limits, so tests that make quick calls are not limited; the
+	// test of limiting passes its own (a later flag wins).
+	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", dataDir,
+		"--rate-limit", "1000/10000", "--anonymous-rate-limit", "1000/10000"}, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, noEnv, out) }()
 	row := regexp.MustCompile(`(?m)^(\w+)\s+(?:http://)?(127\.0\.0\.1:\d+)\s`)
@@ -219,6 +222,8 @@ func TestConfig(t *testing.T) {
 		{"--base-port", "-1"},
 		{"--helloworld-addr", "nonsense"},
 		{"stray"},
+		{"--rate-limit", "fast"},
+		{"--anonymous-rate-limit", "10/0"},
 	} {
 		if _, err := parseUpConfig(bad, noEnv, io.Discard); err == nil {
 			t.Errorf("parseUpConfig(%q) = nil error, want a refusal", bad)

@@ -73,7 +73,11 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		return err
 	}
 
-	limiter, err := ratelimit.New(ratelimit.WithMetrics(metrics.Registry))
+	limiter, err := ratelimit.New(
+		ratelimit.WithRate(cfg.Rate.PerSecond, cfg.Rate.Burst),
+		ratelimit.WithAnonymousRate(cfg.AnonymousRate.PerSecond, cfg.AnonymousRate.Burst),
+		ratelimit.WithMetrics(metrics.Registry),
+	)
 	if err != nil {
 		return err
 	}
