@@ -241,7 +241,18 @@ type Product struct {
 	PartnerMetadata *anypb.Any `protobuf:"bytes,15,opt,name=partner_metadata,json=partnerMetadata,proto3" json:"partner_metadata,omitempty"`
 	// Etag changes on every update; UpdateProduct and ArchiveProduct require
 	// the current one (optimistic concurrency).
-	Etag          string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	// LegacyCategoryPath is the category as the first catalog import wrote
+	// it ("Kitchen > Knives"). Deprecated: use category, the slash-separated
+	// path; readers should fall back to this field only when category is
+	// empty. It stays on the wire until no client sets it (see
+	// docs/schema-evolution.md).
+	//
+	// Deprecated: Marked as deprecated in bazaar/catalog/v1/catalog.proto.
+	LegacyCategoryPath string `protobuf:"bytes,18,opt,name=legacy_category_path,json=legacyCategoryPath,proto3" json:"legacy_category_path,omitempty"`
+	// Brand is the maker's or label's name, up to 100 characters (added in
+	// v1.1 of Product: older readers keep it as an unknown field).
+	Brand         string `protobuf:"bytes,19,opt,name=brand,proto3" json:"brand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -397,6 +408,21 @@ func (x *Product) GetPartnerMetadata() *anypb.Any {
 func (x *Product) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in bazaar/catalog/v1/catalog.proto.
+func (x *Product) GetLegacyCategoryPath() string {
+	if x != nil {
+		return x.LegacyCategoryPath
+	}
+	return ""
+}
+
+func (x *Product) GetBrand() string {
+	if x != nil {
+		return x.Brand
 	}
 	return ""
 }
@@ -2824,7 +2850,7 @@ var File_bazaar_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1fbazaar/catalog/v1/catalog.proto\x12\x11bazaar.catalog.v1\x1a\x1fbazaar/options/v1/options.proto\x1a\x1bbuf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xcd\a\n" +
+	"\x1fbazaar/catalog/v1/catalog.proto\x12\x11bazaar.catalog.v1\x1a\x1fbazaar/options/v1/options.proto\x1a\x1bbuf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xb7\b\n" +
 	"\aProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x03sku\x18\x02 \x01(\tB \xbaH\x1dr\x1b2\x19^[A-Z0-9][A-Z0-9-]{1,31}$R\x03sku\x12 \n" +
@@ -2847,11 +2873,13 @@ const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"updateTime\x12B\n" +
 	"\x06status\x18\x0e \x01(\x0e2 .bazaar.catalog.v1.ProductStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12?\n" +
 	"\x10partner_metadata\x18\x0f \x01(\v2\x14.google.protobuf.AnyR\x0fpartnerMetadata\x12\x12\n" +
-	"\x04etag\x18\x10 \x01(\tR\x04etag\x1a=\n" +
+	"\x04etag\x18\x10 \x01(\tR\x04etag\x124\n" +
+	"\x14legacy_category_path\x18\x12 \x01(\tB\x02\x18\x01R\x12legacyCategoryPath\x12\x1d\n" +
+	"\x05brand\x18\x13 \x01(\tB\a\xbaH\x04r\x02\x18dR\x05brand\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
-	"\x04kind\"~\n" +
+	"\x04kindJ\x04\b\x11\x10\x12R\rthumbnail_url\"~\n" +
 	"\rPhysicalGoods\x12.\n" +
 	"\fweight_grams\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84= \x00R\vweightGrams\x12=\n" +
 	"\n" +
