@@ -95,6 +95,8 @@ type Product struct {
 	SKU         string
 	Title       string
 	Description string
+	// Brand is the maker's or label's name (added in API v1.1).
+	Brand string
 	// Category is a slash-separated path such as "kitchen/knives".
 	Category   string
 	Price      Money
@@ -126,6 +128,7 @@ func (p *Product) Clone() *Product {
 const (
 	maxTitle          = 200
 	maxDescription    = 5000
+	maxBrand          = 100
 	maxAttributes     = 32
 	maxAttributeValue = 200
 	maxTypeURL        = 2048
@@ -150,6 +153,8 @@ func (p *Product) validate() error {
 		return bad("title", "must be 1 to 200 characters")
 	case !utf8.ValidString(p.Description) || utf8.RuneCountInString(p.Description) > maxDescription:
 		return bad("description", "must be at most 5000 characters")
+	case !utf8.ValidString(p.Brand) || utf8.RuneCountInString(p.Brand) > maxBrand:
+		return bad("brand", "must be at most 100 characters")
 	case p.Category != "" && !categoryPattern.MatchString(p.Category):
 		return bad("category", "must be a path like kitchen/knives")
 	case !p.Status.valid():
@@ -219,14 +224,17 @@ func (k Kind) validate(bad func(field, desc string) error) error {
 func fingerprint(p *Product) []byte {
 	b, err := json.Marshal(struct {
 		SKU, Title, Description, Category string
-		Price                             Money
-		Attributes                        map[string]string
-		Kind                              Kind
-		Status                            Status
-		PartnerType                       string
-		PartnerValue                      []byte
+		// Brand is omitted when empty, so fingerprints stored before the
+		// field existed still match their replays.
+		Brand        string `json:",omitempty"`
+		Price        Money
+		Attributes   map[string]string
+		Kind         Kind
+		Status       Status
+		PartnerType  string
+		PartnerValue []byte
 	}{
-		p.SKU, p.Title, p.Description, p.Category, p.Price, nonNilMap(p.Attributes), p.Kind, p.Status,
+		p.SKU, p.Title, p.Description, p.Category, p.Brand, p.Price, nonNilMap(p.Attributes), p.Kind, p.Status,
 		p.PartnerMetadata.TypeURL, nonNilBytes(p.PartnerMetadata.Value),
 	})
 	if err != nil {
@@ -254,7 +262,7 @@ func nonNilBytes(b []byte) []byte {
 // (everything but the id, times, version and images): whether an update
 // changed anything.
 func sameContent(a, b *Product) bool {
-	return a.SKU == b.SKU && a.Title == b.Title && a.Description == b.Description &&
+	return a.SKU == b.SKU && a.Title == b.Title && a.Description == b.Description && a.Brand == b.Brand &&
 		a.Category == b.Category && a.Price == b.Price && maps.Equal(a.Attributes, b.Attributes) &&
 		a.Kind == b.Kind && a.Status == b.Status && a.PartnerMetadata.TypeURL == b.PartnerMetadata.TypeURL &&
 		slices.Equal(a.PartnerMetadata.Value, b.PartnerMetadata.Value)

@@ -133,6 +133,7 @@ func (s *Service) BatchGetProducts(ctx context.Context, caller *auth.Principal, 
 const (
 	PathTitle           = "title"
 	PathDescription     = "description"
+	PathBrand           = "brand"
 	PathCategory        = "category"
 	PathPrice           = "price"
 	PathAttributes      = "attributes"
@@ -173,7 +174,7 @@ func (s *Service) UpdateProduct(ctx context.Context, p *Product, etag string, pa
 
 func validPath(path string) bool {
 	switch path {
-	case PathTitle, PathDescription, PathCategory, PathPrice, PathAttributes, PathStatus, PathPartnerMetadata:
+	case PathTitle, PathDescription, PathBrand, PathCategory, PathPrice, PathAttributes, PathStatus, PathPartnerMetadata:
 		return true
 	}
 	_, ok := kindPaths[path]
@@ -186,6 +187,8 @@ func applyPath(cur, p *Product, path string) {
 		cur.Title = p.Title
 	case PathDescription:
 		cur.Description = p.Description
+	case PathBrand:
+		cur.Brand = p.Brand
 	case PathCategory:
 		cur.Category = p.Category
 	case PathPrice:

@@ -28,7 +28,7 @@ func optionalMoney(m *money.Money) *catalog.Money {
 
 func productProto(p *catalog.Product) *catalogv1.Product {
 	out := &catalogv1.Product{
-		Id: p.ID, Sku: p.SKU, Title: p.Title, Description: p.Description, Category: p.Category,
+		Id: p.ID, Sku: p.SKU, Title: p.Title, Description: p.Description, Brand: p.Brand, Category: p.Category,
 		Price: moneyProto(p.Price), Attributes: p.Attributes, Status: catalogv1.ProductStatus(p.Status),
 		CreateTime: timestamppb.New(p.CreateTime), UpdateTime: timestamppb.New(p.UpdateTime), Etag: p.Etag(),
 	}
@@ -60,7 +60,7 @@ func productProto(p *catalog.Product) *catalogv1.Product {
 // etag are the caller's, the rest (times, images) are output only.
 func productOf(p *catalogv1.Product) *catalog.Product {
 	out := &catalog.Product{
-		ID: p.GetId(), SKU: p.GetSku(), Title: p.GetTitle(), Description: p.GetDescription(),
+		ID: p.GetId(), SKU: p.GetSku(), Title: p.GetTitle(), Description: p.GetDescription(), Brand: p.GetBrand(),
 		Category: p.GetCategory(), Price: moneyOf(p.GetPrice()), Attributes: p.GetAttributes(),
 		Status: catalog.Status(p.GetStatus()),
 	}

@@ -3,10 +3,10 @@
 // translating between the protos and internal/catalog, and holds no
 // business rule.
 //
-// The streaming methods (UploadProductImage, DownloadProductImage,
-// WatchCatalog) are not implemented here yet: they answer UNIMPLEMENTED
-// through the embedded UnimplementedCatalogServiceServer until the image
-// and change-feed transports are delegated to.
+// The streaming methods answer UNIMPLEMENTED (through the embedded
+// UnimplementedCatalogServiceServer) unless their backing is configured:
+// WithImages for UploadProductImage and DownloadProductImage, WithFeed for
+// WatchCatalog.
 //
 // It relies on the server chain of internal/platform/grpcx: the method
 // policies of the contract are enforced before a handler runs, requests are
@@ -24,6 +24,7 @@ import (
 	"github.com/bazaarhq/bazaar/internal/catalog"
 	"github.com/bazaarhq/bazaar/internal/catalog/images"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
+	"github.com/bazaarhq/bazaar/internal/platform/events"
 )
 
 // Server implements catalogv1.CatalogServiceServer.
@@ -31,6 +32,7 @@ type Server struct {
 	catalogv1.UnimplementedCatalogServiceServer
 	svc    *catalog.Service
 	images *images.Service
+	feed   *events.Feed // WatchCatalog; see WithFeed
 }
 
 var _ catalogv1.CatalogServiceServer = (*Server)(nil)

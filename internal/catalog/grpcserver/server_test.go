@@ -23,7 +23,7 @@ func eur(units int64, nanos int32) *money.Money {
 
 func knife(sku string, price *money.Money) *catalogv1.Product {
 	return &catalogv1.Product{
-		Sku: sku, Title: "Chef knife " + sku, Description: "Forged steel", Category: "kitchen/knives", Price: price,
+		Sku: sku, Title: "Chef knife " + sku, Description: "Forged steel", Brand: "Bazaar Forge", Category: "kitchen/knives", Price: price,
 		Attributes: map[string]string{"colour": "red"}, Status: catalogv1.ProductStatus_PRODUCT_STATUS_ACTIVE,
 		Kind: &catalogv1.Product_Physical{Physical: &catalogv1.PhysicalGoods{
 			WeightGrams: 250, Dimensions: &catalogv1.Dimensions{LengthMm: 300, WidthMm: 50, HeightMm: 20},
@@ -52,7 +52,7 @@ func TestCreateGetUpdateArchive(t *testing.T) {
 	}
 	created := resp.GetProduct()
 	want := &catalogv1.Product{
-		Sku: in.Sku, Title: in.Title, Description: in.Description, Category: in.Category, Price: in.Price,
+		Sku: in.Sku, Title: in.Title, Description: in.Description, Brand: in.Brand, Category: in.Category, Price: in.Price,
 		Attributes: in.Attributes, Status: in.Status, Kind: in.Kind, PartnerMetadata: in.PartnerMetadata, Etag: "1",
 	}
 	if diff := cmp.Diff(want, created, protocmp.Transform(),
@@ -107,6 +107,21 @@ func TestCreateGetUpdateArchive(t *testing.T) {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"sku"}},
 	})
 	wantStatus(t, "UpdateProduct(mask sku)", err, codes.InvalidArgument, catalog.ReasonUpdateMaskInvalid, "update_mask")
+
+	// brand (added in v1.1) is stored and updatable like any field.
+	rebrand := proto.CloneOf(u)
+	rebrand.Brand = "Other Forge"
+	rb, err := h.client.UpdateProduct(callCtx(t, admin...), &catalogv1.UpdateProductRequest{
+		Product: rebrand, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"brand"}},
+	})
+	if err != nil || rb.GetProduct().GetBrand() != "Other Forge" {
+		t.Fatalf("UpdateProduct(brand) = %v, %v, want brand Other Forge", rb, err)
+	}
+	got, err = h.client.GetProduct(callCtx(t, admin...), &catalogv1.GetProductRequest{Id: u.GetId()})
+	if err != nil || got.GetProduct().GetBrand() != "Other Forge" {
+		t.Errorf("GetProduct() after the brand update = %v, %v, want it stored", got, err)
+	}
+	u = rb.GetProduct()
 
 	arch, err := h.client.ArchiveProduct(callCtx(t, admin...), &catalogv1.ArchiveProductRequest{Id: u.GetId(), Etag: u.GetEtag()})
 	if err != nil || arch.GetProduct().GetStatus() != catalogv1.ProductStatus_PRODUCT_STATUS_ARCHIVED {

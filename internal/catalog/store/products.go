@@ -15,7 +15,7 @@ import (
 )
 
 // productColumns are the columns scanProduct reads, of table alias p.
-const productColumns = `p.id, p.sku, p.title, p.description, p.category, p.price_currency, p.price_units,
+const productColumns = `p.id, p.sku, p.title, p.description, p.brand, p.category, p.price_currency, p.price_units,
 p.price_nanos, p.attributes, p.images, p.kind, p.status, p.partner_type_url, p.partner_value,
 p.create_time, p.update_time, p.version`
 
@@ -28,7 +28,7 @@ func scanProduct(row rowScanner) (*catalog.Product, error) {
 		p                   catalog.Product
 		attrs, images, kind string
 	)
-	err := row.Scan(&p.ID, &p.SKU, &p.Title, &p.Description, &p.Category, &p.Price.Currency, &p.Price.Units,
+	err := row.Scan(&p.ID, &p.SKU, &p.Title, &p.Description, &p.Brand, &p.Category, &p.Price.Currency, &p.Price.Units,
 		&p.Price.Nanos, &attrs, &images, &kind, &p.Status, &p.PartnerMetadata.TypeURL, &p.PartnerMetadata.Value,
 		&p.CreateTime, &p.UpdateTime, &p.Version)
 	if err != nil {
@@ -149,10 +149,10 @@ func (s *Store) CreateProduct(ctx context.Context, p *catalog.Product, req catal
 		return fmt.Errorf("store: create product: %w", err)
 	}
 	err = s.db.InTx(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO products (id, sku, title, description, category, price_currency,
+		_, err := tx.ExecContext(ctx, `INSERT INTO products (id, sku, title, description, brand, category, price_currency,
 			price_units, price_nanos, attributes, images, kind, status, partner_type_url, partner_value, create_time,
-			update_time, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.SKU, p.Title, p.Description, p.Category, p.Price.Currency, p.Price.Units, p.Price.Nanos,
+			update_time, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.SKU, p.Title, p.Description, p.Brand, p.Category, p.Price.Currency, p.Price.Units, p.Price.Nanos,
 			attrs, images, kind, int(p.Status), p.PartnerMetadata.TypeURL, partnerValue(p), p.CreateTime.UTC(),
 			p.UpdateTime.UTC(), p.Version)
 		if sqldb.IsUniqueViolation(err) {
@@ -273,10 +273,10 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(p *catalog
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE products SET title = ?, description = ?, category = ?, price_currency = ?,
+		if _, err := tx.ExecContext(ctx, `UPDATE products SET title = ?, description = ?, brand = ?, category = ?, price_currency = ?,
 			price_units = ?, price_nanos = ?, attributes = ?, images = ?, kind = ?, status = ?, partner_type_url = ?,
 			partner_value = ?, update_time = ?, version = ? WHERE id = ?`,
-			p.Title, p.Description, p.Category, p.Price.Currency, p.Price.Units, p.Price.Nanos, attrs, images, kind,
+			p.Title, p.Description, p.Brand, p.Category, p.Price.Currency, p.Price.Units, p.Price.Nanos, attrs, images, kind,
 			int(p.Status), p.PartnerMetadata.TypeURL, partnerValue(p), p.UpdateTime.UTC(), p.Version, id); err != nil {
 			return err
 		}
