@@ -125,3 +125,37 @@ func TestUpCatalog(t *testing.T) {
 		t.Errorf("run(up) after cancel = %v, want nil", err)
 	}
 }
+
+// TestSeed: `bazaar seed` loads the sample catalog, a second run adds
+// nothing, and `bazaar up` on the same data dir serves it.
+func TestSeed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for run := range 2 {
+		var out bytes.Buffer
+		if err := runCmd(t, []string{"seed", "--data-dir", dir, "--products", "60"}, &out); err != nil {
+			t.Fatalf("run(seed) #%d = %v\n%s", run+1, err, out.String())
+		}
+		want := "60 products"
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("run(seed) #%d printed %q, want %q", run+1, out.String(), want)
+		}
+		if run == 1 && !bytes.Contains(out.Bytes(), []byte("0 images added")) {
+			t.Errorf("second run(seed) printed %q, want no new images", out.String())
+		}
+	}
+	addrs, stop := startUpIn(t, dir)
+	cat := catalogv1.NewCatalogServiceClient(dial(t, addrs["catalog"]))
+	list, err := cat.ListProducts(t.Context(), &catalogv1.ListProductsRequest{PageSize: 200})
+	if err != nil || len(list.GetProducts()) != 60 {
+		t.Errorf("ListProducts() after seeding 60 = %d products, %v", len(list.GetProducts()), err)
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+func runCmd(t *testing.T, args []string, out io.Writer) error {
+	t.Helper()
+	return run(t.Context(), args, noEnv, out)
+}

@@ -34,6 +34,7 @@ const usage = `usage: bazaar COMMAND [flags]
 commands:
   up        run every service in one process and serve until SIGINT/SIGTERM
   certs     create the development CA and service certificates (for up --tls)
+  seed      load the sample catalog (1,000 products with images), idempotently
   version   print the version and exit
 
 Run 'bazaar COMMAND -h' for a command's flags.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		return up(ctx, cfg, stdout)
+	case "seed":
+		return seedCatalog(ctx, args[1:], getenv, stdout)
 	case "certs":
 		return certs(args[1:], getenv, stdout)
 	case "version":
