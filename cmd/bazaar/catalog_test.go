@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
@@ -74,6 +75,26 @@ func TestUpCatalog(t *testing.T) {
 	})
 	if errs.FromError(err).Code != codes.PermissionDenied {
 		t.Errorf("ReserveStock(customer) = %v, want PermissionDenied", err)
+	}
+
+	// A watcher sees a price change live.
+	watch, err := cat.WatchCatalog(t.Context(), &catalogv1.WatchCatalogRequest{Skus: []string{"KNIFE-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Header(); err != nil { // the subscription is set up once headers arrive
+		t.Fatal(err)
+	}
+	change := created.GetProduct()
+	change.Price = &money.Money{CurrencyCode: "EUR", Units: 79}
+	if _, err := cat.UpdateProduct(admin, &catalogv1.UpdateProductRequest{
+		Product: change, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"price"}},
+	}); err != nil {
+		t.Fatalf("UpdateProduct(price) = %v", err)
+	}
+	seen, err := watch.Recv()
+	if err != nil || seen.GetChange().GetPrice().GetUnits() != 79 || seen.GetCursor() == "" {
+		t.Errorf("WatchCatalog().Recv() = %v, %v, want the new price EUR 79 with a cursor", seen, err)
 	}
 
 	// Upload an image in 64 KiB chunks, then download it back.

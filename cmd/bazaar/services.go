@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"golang.org/x/sync/errgroup"
+
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 
@@ -21,6 +23,7 @@ import (
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
 	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
+	"github.com/bazaarhq/bazaar/internal/platform/events"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
 )
@@ -121,7 +124,13 @@ func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 	if err != nil {
 		return component{}, err
 	}
-	svc, err := catalog.New(st, catalog.Config{Logger: env.log})
+	// The change feed tails the catalog's outbox; every write wakes it, so
+	// WatchCatalog delivers at once (it polls too, for other writers).
+	feed, err := events.NewFeed(st.DB(), events.WithLogger(env.log))
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	svc, err := catalog.New(catalog.NotifyOnWrite(st, feed.Notify), catalog.Config{Logger: env.log})
 	if err != nil {
 		return component{}, errors.Join(err, st.Close())
 	}
@@ -130,9 +139,14 @@ func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 		return component{}, errors.Join(err, st.Close())
 	}
 	img := images.NewService(cataloggrpc.ImageProducts(svc), blobs)
-	cataloggrpc.Register(srv, svc, cataloggrpc.WithImages(img))
+	cataloggrpc.Register(srv, svc, cataloggrpc.WithImages(img), cataloggrpc.WithFeed(feed))
 	return component{
-		run:   func(ctx context.Context) error { return svc.RunSweeper(ctx, catalog.DefaultSweepInterval) },
+		run: func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return feed.Run(ctx) })
+			g.Go(func() error { return svc.RunSweeper(ctx, catalog.DefaultSweepInterval) })
+			return g.Wait()
+		},
 		ready: st.DB().Ping,
 		close: st.Close,
 	}, nil
