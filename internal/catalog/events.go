@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"time"
 )
 
@@ -43,7 +44,14 @@ type Change struct {
 	Stock      *Stock    `json:"stock,omitempty"`
 	// Status is the Status's name ("active").
 	Status string `json:"status,omitempty"`
+	// Draft says the product was a draft when it changed: such changes
+	// reach only callers who may see drafts.
+	Draft bool `json:"draft,omitempty"`
 }
+
+// VisibleTo reports whether caller may see this change: changes of draft
+// products are for catalog managers only, like the drafts themselves.
+func (c Change) VisibleTo(caller *auth.Principal) bool { return !c.Draft || seesDrafts(caller) }
 
 // DecodeChange decodes an event payload.
 func DecodeChange(payload []byte) (Change, error) {
@@ -73,7 +81,7 @@ func newEvent(topic string, c Change) Event {
 }
 
 func productChange(p *Product, at time.Time) Change {
-	return Change{ProductID: p.ID, SKU: p.SKU, Category: p.Category, ChangeTime: at}
+	return Change{ProductID: p.ID, SKU: p.SKU, Category: p.Category, ChangeTime: at, Draft: p.Status == StatusDraft}
 }
 
 func priceEvent(p *Product, at time.Time) Event {
@@ -95,5 +103,6 @@ func stockEvent(s *Stock, at time.Time) Event {
 	st := *s
 	return newEvent(TopicStockChanged, Change{
 		ProductID: s.ProductID, SKU: s.SKU, Category: s.Category, ChangeTime: at, Stock: &st,
+		Draft: s.ProductStatus == StatusDraft,
 	})
 }

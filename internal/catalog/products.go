@@ -41,7 +41,7 @@ func (s *Service) CreateProduct(ctx context.Context, p *Product, requestID strin
 	}
 	now := s.now()
 	np.ID, np.CreateTime, np.UpdateTime, np.Version, np.Images = s.cfg.NewID(), now, now, 1, []ImageRef{}
-	stock := Stock{SKU: np.SKU, ProductID: np.ID, Category: np.Category}
+	stock := Stock{SKU: np.SKU, ProductID: np.ID, Category: np.Category, ProductStatus: np.Status}
 	req := CreateRequest{ID: requestID, Fingerprint: fingerprint(np)}
 	err := s.store.CreateProduct(ctx, np, req, priceEvent(np, now), statusEvent(np, now), stockEvent(&stock, now))
 	if errors.Is(err, ErrDuplicate) {

@@ -9,9 +9,11 @@ type Stock struct {
 	Available int64  `json:"available"`
 	Reserved  int64  `json:"reserved"`
 	Sold      int64  `json:"sold"`
-	// ProductID and Category are the product's, for events (read-only).
-	ProductID string `json:"-"`
-	Category  string `json:"-"`
+	// ProductID, Category and ProductStatus are the product's, for events
+	// (read-only).
+	ProductID     string `json:"-"`
+	Category      string `json:"-"`
+	ProductStatus Status `json:"-"`
 }
 
 // Adjustment is one applied AdjustStock, kept for idempotent replays.

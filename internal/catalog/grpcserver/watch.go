@@ -13,6 +13,7 @@ import (
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	"github.com/bazaarhq/bazaar/internal/catalog"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/events"
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
@@ -57,9 +58,10 @@ func (s *Server) WatchCatalog(req *catalogv1.WatchCatalogRequest, stream grpc.Se
 	}
 	match := changeFilter(req.GetSkus(), req.GetCategory())
 	ctx := stream.Context()
+	caller := auth.PrincipalFrom(ctx)
 	sub, err := s.feed.Subscribe(ctx, after, func(e sqldb.Event) bool {
 		c, ok := decodeChange(e)
-		return ok && match(c)
+		return ok && c.VisibleTo(caller) && match(c)
 	})
 	if err != nil {
 		return feedError(ctx, err)

@@ -283,3 +283,41 @@ func TestWatchCatalogWithoutFeed(t *testing.T) {
 	}
 	wantStatus(t, "WatchCatalog()", err, codes.Unimplemented, "")
 }
+
+// TestWatchCatalogHidesDrafts: changes of a draft product reach catalog
+// managers but not customers, like the drafts themselves. The draft is
+// created between two active products, so the anonymous watcher's ordered
+// stream proves its absence without waiting on a timer.
+func TestWatchCatalogHidesDrafts(t *testing.T) {
+	t.Parallel()
+	h, _ := startWatch(t)
+	h.create(t, knife("K-1", eur(10, 0)))
+	draft := knife("D-1", eur(99, 0))
+	draft.Status = catalogv1.ProductStatus_PRODUCT_STATUS_DRAFT
+	h.create(t, draft)
+	h.create(t, knife("M-1", eur(12, 0)))
+
+	// Each product's creation is three changes: price, status, stock.
+	anon, _ := h.watch(t, &catalogv1.WatchCatalogRequest{AfterCursor: "0"})
+	for _, r := range recv(t, anon, 6) {
+		if sku := r.GetChange().GetSku(); sku == "D-1" {
+			t.Fatalf("an anonymous watcher received a change of the draft D-1: %v", r.GetChange())
+		}
+	}
+
+	ctx, cancel := context.WithCancel(callCtx(t, admin...))
+	t.Cleanup(cancel)
+	stream, err := h.client.WatchCatalog(ctx, &catalogv1.WatchCatalogRequest{AfterCursor: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drafts := 0
+	for _, r := range recv(t, stream, 9) {
+		if r.GetChange().GetSku() == "D-1" {
+			drafts++
+		}
+	}
+	if drafts != 3 {
+		t.Errorf("an admin watcher received %d changes of the draft D-1, want its 3", drafts)
+	}
+}

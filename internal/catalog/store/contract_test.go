@@ -431,7 +431,7 @@ func testReservationLifecycle(t *testing.T, st *store.Store) {
 	if again, err := svc.ReserveStock(t.Context(), "order-1", items); err != nil || !cmp.Equal(again, r) {
 		t.Errorf("ReserveStock(order-1) again = %+v, %v; want the same reservation", again, err)
 	}
-	if s := mustStock(t, svc, "OIL-1"); s != (catalog.Stock{SKU: "OIL-1", Available: 6, Reserved: 4, ProductID: s.ProductID, Category: s.Category}) {
+	if s := mustStock(t, svc, "OIL-1"); s != (catalog.Stock{SKU: "OIL-1", Available: 6, Reserved: 4, ProductID: s.ProductID, Category: s.Category, ProductStatus: catalog.StatusActive}) {
 		t.Errorf("stock after reserving 4 of 10 = %+v", s)
 	}
 	for range 2 {

@@ -13,13 +13,13 @@ import (
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
 )
 
-// stockSelect reads stocks with their product's id and category.
-const stockSelect = `SELECT s.sku, s.available, s.reserved, s.sold, s.product_id, p.category
+// stockSelect reads stocks with their product's id, category and status.
+const stockSelect = `SELECT s.sku, s.available, s.reserved, s.sold, s.product_id, p.category, p.status
 FROM stocks s JOIN products p ON p.id = s.product_id`
 
 func scanStock(row rowScanner) (catalog.Stock, error) {
 	var st catalog.Stock
-	err := row.Scan(&st.SKU, &st.Available, &st.Reserved, &st.Sold, &st.ProductID, &st.Category)
+	err := row.Scan(&st.SKU, &st.Available, &st.Reserved, &st.Sold, &st.ProductID, &st.Category, &st.ProductStatus)
 	return st, err
 }
 
