@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 )
@@ -29,7 +30,7 @@ const (
 	ReasonPageSizeInvalid = "PAGE_SIZE_INVALID"
 	// ReasonPageTokenInvalid (INVALID_ARGUMENT, field "page_token"): not a
 	// token this service issued for the same filters (or query) and order.
-	ReasonPageTokenInvalid = "PAGE_TOKEN_INVALID"
+	ReasonPageTokenInvalid = pagetoken.Reason
 	// ReasonQueryInvalid (INVALID_ARGUMENT, field "query"): no words.
 	ReasonQueryInvalid = "QUERY_INVALID"
 	// ReasonStockRequestInvalid (INVALID_ARGUMENT, field named): a zero or

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 	"maps"
 	"slices"
 	"strings"
@@ -74,7 +75,7 @@ func (s *Service) ListProducts(ctx context.Context, caller *auth.Principal, r Li
 	canonical := q.canonical()
 	if r.PageToken != "" {
 		var c listCursor
-		if err := decodePageToken(r.PageToken, canonical, &c); err != nil {
+		if err := pageTokens.Decode(r.PageToken, canonical, &c); err != nil {
 			return nil, "", err
 		}
 		q.After = &ProductCursor{UpdateTime: time.Unix(0, c.T).UTC(), PriceUnits: c.U, PriceNanos: c.N, ID: c.ID}
@@ -89,7 +90,7 @@ func (s *Service) ListProducts(ctx context.Context, caller *auth.Principal, r Li
 	}
 	ps = ps[:limit]
 	last := ps[limit-1]
-	next := encodePageToken(canonical, listCursor{
+	next := pageTokens.Encode(canonical, listCursor{
 		T: last.UpdateTime.UnixNano(), U: last.Price.Units, N: last.Price.Nanos, ID: last.ID,
 	})
 	return ps, next, nil
@@ -189,7 +190,7 @@ func (s *Service) SearchProducts(ctx context.Context, query string, size int, to
 	canonical := "search\x00" + strings.Join(words, "\x00")
 	var c searchCursor
 	if token != "" {
-		if err := decodePageToken(token, canonical, &c); err != nil {
+		if err := pageTokens.Decode(token, canonical, &c); err != nil {
 			return nil, "", err
 		}
 		if c.Offset <= 0 || c.Offset > maxSearchOffset {
@@ -203,7 +204,7 @@ func (s *Service) SearchProducts(ctx context.Context, query string, size int, to
 	if len(ps) <= limit || c.Offset+limit >= maxSearchOffset {
 		return ps[:min(len(ps), limit)], "", nil
 	}
-	return ps[:limit], encodePageToken(canonical, searchCursor{Offset: c.Offset + limit}), nil
+	return ps[:limit], pageTokens.Encode(canonical, searchCursor{Offset: c.Offset + limit}), nil
 }
 
 // searchWords splits a query into lower-case words of letters and digits,
@@ -219,3 +220,6 @@ func searchWords(query string) []string {
 	}
 	return out
 }
+
+// pageTokens makes the catalog's page tokens (see internal/platform/pagetoken).
+var pageTokens = pagetoken.New("bazaar.catalog.v1")

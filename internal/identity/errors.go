@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 )
@@ -34,7 +35,7 @@ const (
 	ReasonPageSizeInvalid = "PAGE_SIZE_INVALID"
 	// ReasonPageTokenInvalid (INVALID_ARGUMENT, field "page_token"): not a
 	// token this service issued.
-	ReasonPageTokenInvalid = "PAGE_TOKEN_INVALID"
+	ReasonPageTokenInvalid = pagetoken.Reason
 	// ReasonNothingToUpdate (INVALID_ARGUMENT, field "update_mask").
 	ReasonNothingToUpdate = "NOTHING_TO_UPDATE"
 	// ReasonCurrentPasswordRequired (INVALID_ARGUMENT, field

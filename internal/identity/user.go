@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -343,11 +344,9 @@ func (s *Service) ListUsers(ctx context.Context, pageSize int, pageToken string)
 	}
 	var after UserCursor
 	if pageToken != "" {
-		c, err := decodePageToken(pageToken)
-		if err != nil {
+		if err := userPageTokens.Decode(pageToken, "", &after); err != nil {
 			return nil, err
 		}
-		after = c
 	}
 	// One more than asked tells whether there is a next page.
 	users, err := s.store.ListUsers(ctx, after, pageSize+1)
@@ -358,7 +357,11 @@ func (s *Service) ListUsers(ctx context.Context, pageSize int, pageToken string)
 	if len(users) > pageSize {
 		page.Users = users[:pageSize]
 		last := page.Users[pageSize-1]
-		page.NextPageToken = encodePageToken(UserCursor{CreateTime: last.CreateTime, ID: last.ID})
+		page.NextPageToken = userPageTokens.Encode("", UserCursor{CreateTime: last.CreateTime, ID: last.ID})
 	}
 	return page, nil
 }
+
+// userPageTokens makes ListUsers's page tokens (see internal/platform/pagetoken):
+// the cursor is the last user's (CreateTime, ID); the listing has no filters.
+var userPageTokens = pagetoken.New("bazaar.identity.v1.ListUsers")
