@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 
 	"github.com/bazaarhq/bazaar/internal/platform/errs"

@@ -2,8 +2,9 @@ package catalog
 
 import (
 	"encoding/json"
-	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"time"
+
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
 )
 
 // Event is a fact the service publishes through its transactional outbox.

@@ -3,12 +3,13 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"

@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"errors"
-	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bazaarhq/bazaar/internal/platform/pagetoken"
 
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"

@@ -5,13 +5,14 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"google.golang.org/protobuf/types/known/timestamppb"
 	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"

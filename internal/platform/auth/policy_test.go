@@ -6,10 +6,11 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	_ "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1" // registers its descriptors
-	_ "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	_ "google.golang.org/grpc/health/grpc_health_v1"
 	_ "google.golang.org/grpc/interop/grpc_testing"
+
+	_ "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1" // registers its descriptors
+	_ "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
