@@ -1,13 +1,7 @@
 package errs
 
 import (
-	"context"
 	"time"
-)
-
-var (
-	errContextCanceled = context.Canceled
-	errContextDeadline = context.DeadlineExceeded
 )
 
 // FieldViolation is one invalid field of a request.

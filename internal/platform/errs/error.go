@@ -1,6 +1,7 @@
 package errs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -89,9 +90,9 @@ func KindOfError(err error) Kind {
 	switch {
 	case errors.As(err, &e):
 		return e.Kind
-	case errors.Is(err, errContextCanceled):
+	case errors.Is(err, context.Canceled):
 		return Canceled
-	case errors.Is(err, errContextDeadline):
+	case errors.Is(err, context.DeadlineExceeded):
 		return DeadlineExceeded
 	}
 	return Internal

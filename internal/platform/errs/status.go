@@ -48,16 +48,6 @@ func ToStatus(err error) *status.Status {
 	return New(Internal, "", "").status()
 }
 
-// IsInternal reports whether err would reach the client as an internal
-// error (and so should be logged with its cause).
-func IsInternal(err error) bool {
-	if err == nil {
-		return false
-	}
-	c := ToStatus(err).Code()
-	return c == codes.Internal || c == codes.Unknown
-}
-
 func (e *Error) status() *status.Status {
 	code := e.Kind.Code()
 	msg := e.Message

@@ -155,10 +155,13 @@ func (c *chain) mapError(ctx context.Context, method string, err error) error {
 	if errors.Is(context.Cause(ctx), errDraining) {
 		err = errs.New(errs.Unavailable, "SERVER_DRAINING", "the server is shutting down; reconnect")
 	}
-	if _, isStatus := status.FromError(err); !isStatus && errs.IsInternal(err) {
+	st := errs.ToStatus(err)
+	// A status that is already INTERNAL came from a downstream server or the
+	// panic handler, which logged it; log only our own causes.
+	if _, isStatus := status.FromError(err); !isStatus && st.Code() == codes.Internal {
 		c.s.cfg.log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
 	}
-	return errs.WithRequestID(errs.ToStatus(err), obs.RequestID(ctx)).Err()
+	return errs.WithRequestID(st, obs.RequestID(ctx)).Err()
 }
 
 func (c *chain) mapErrorsUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
