@@ -18,6 +18,12 @@ const (
 	// DefaultSweepBatch is how many reservations ExpireReservations reads
 	// at a time.
 	DefaultSweepBatch = 100
+	// DefaultProductCacheSize is how many products the read cache holds.
+	DefaultProductCacheSize = 10_000
+	// DefaultProductCacheTTL bounds how long a cached product is served:
+	// how stale a product changed by another process sharing the database
+	// can be. The service's own writes invalidate at once.
+	DefaultProductCacheTTL = 30 * time.Second
 )
 
 // Config configures a Service. The zero value of every field means its
@@ -33,6 +39,13 @@ type Config struct {
 	Clock func() time.Time
 	// NewID returns a new product id. Default: a UUIDv7 string.
 	NewID func() string
+	// ProductCacheSize is how many products GetProduct and
+	// BatchGetProducts keep in memory. Default DefaultProductCacheSize; a
+	// negative size turns the cache off.
+	ProductCacheSize int
+	// ProductCacheTTL is the longest a cached product is served. Default
+	// DefaultProductCacheTTL.
+	ProductCacheTTL time.Duration
 	// Logger receives failures of background work (the sweeper). Default:
 	// discard.
 	Logger *slog.Logger
@@ -44,6 +57,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SweepBatch == 0 {
 		c.SweepBatch = DefaultSweepBatch
+	}
+	if c.ProductCacheSize == 0 {
+		c.ProductCacheSize = DefaultProductCacheSize
+	}
+	if c.ProductCacheTTL == 0 {
+		c.ProductCacheTTL = DefaultProductCacheTTL
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -63,6 +82,9 @@ func (c Config) validate() error {
 	}
 	if c.SweepBatch < 0 {
 		return fmt.Errorf("catalog: invalid config: SweepBatch %d: want > 0", c.SweepBatch)
+	}
+	if c.ProductCacheTTL < 0 {
+		return fmt.Errorf("catalog: invalid config: ProductCacheTTL %v: want > 0", c.ProductCacheTTL)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 // contract and enforced before the transport calls the Service).
 type Service struct {
 	store Store
+	cache *cachingStore // nil when the product cache is off
 	cfg   Config
 }
 
@@ -25,7 +26,21 @@ func New(store Store, cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: store, cfg: cfg}, nil
+	s := &Service{store: store, cfg: cfg}
+	if cfg.ProductCacheSize > 0 {
+		s.cache = newCachingStore(store, cfg.ProductCacheSize, cfg.ProductCacheTTL, cfg.Clock)
+		s.store = s.cache
+	}
+	return s, nil
+}
+
+// CacheStats returns the product cache's hit and miss counts (zero when
+// the cache is off).
+func (s *Service) CacheStats() CacheStats {
+	if s.cache == nil {
+		return CacheStats{}
+	}
+	return s.cache.stats()
 }
 
 // now is the service clock in UTC at the microsecond precision both

@@ -1,0 +1,241 @@
+package catalog_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bazaarhq/bazaar/internal/catalog"
+	"github.com/bazaarhq/bazaar/internal/catalog/store"
+	"github.com/bazaarhq/bazaar/internal/platform/auth"
+)
+
+// adminCaller may see archived and draft products.
+var adminCaller = auth.Principal{Kind: auth.User, Subject: "u-admin", Roles: []string{"admin"}}
+
+// countingStore counts product reads that reach the database and can hold
+// one read, after it has read, until released.
+type countingStore struct {
+	catalog.Store
+	reads atomic.Int64
+	// hold, when set, receives after the next Product read has read; that
+	// read then waits for release.
+	hold    chan struct{}
+	release chan struct{}
+}
+
+func (s *countingStore) Product(ctx context.Context, id string) (*catalog.Product, error) {
+	s.reads.Add(1)
+	p, err := s.Store.Product(ctx, id)
+	if s.hold != nil {
+		hold := s.hold
+		s.hold = nil
+		hold <- struct{}{}
+		<-s.release
+	}
+	return p, err
+}
+
+func (s *countingStore) Products(ctx context.Context, ids []string) ([]*catalog.Product, error) {
+	s.reads.Add(int64(len(ids)))
+	return s.Store.Products(ctx, ids)
+}
+
+func newCachedService(t *testing.T, cfg catalog.Config) (*catalog.Service, *countingStore) {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatalf("store.Open() = %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cs := &countingStore{Store: st}
+	svc, err := catalog.New(cs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, cs
+}
+
+func retitle(t *testing.T, svc *catalog.Service, p *catalog.Product, title string) *catalog.Product {
+	t.Helper()
+	change := p.Clone()
+	change.Title = title
+	out, err := svc.UpdateProduct(t.Context(), change, p.Etag(), []string{catalog.PathTitle})
+	if err != nil {
+		t.Fatalf("UpdateProduct() = %v", err)
+	}
+	return out
+}
+
+// TestProductCacheServesRepeatReads: a second read of a product does not
+// reach the store, and a caller changing what it got changes nothing.
+func TestProductCacheServesRepeatReads(t *testing.T) {
+	t.Parallel()
+	svc, cs := newCachedService(t, catalog.Config{})
+	ctx := t.Context()
+	p, err := svc.CreateProduct(ctx, validProduct(), uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got, err := svc.GetProduct(ctx, nil, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Title = "scribbled on by a caller"
+		got.Attributes["x"] = "y"
+	}
+	if n := cs.reads.Load(); n != 1 {
+		t.Errorf("3 GetProducts read the store %d times, want 1", n)
+	}
+	got, _ := svc.GetProduct(ctx, nil, p.ID)
+	if got.Title != p.Title || len(got.Attributes) != 0 {
+		t.Errorf("cached product was changed through a copy handed out: %+v", got)
+	}
+	found, missing, err := svc.BatchGetProducts(ctx, nil, []string{p.ID, "nope"})
+	if err != nil || len(found) != 1 || len(missing) != 1 {
+		t.Fatalf("BatchGetProducts() = %v, %v, %v", found, missing, err)
+	}
+	if n := cs.reads.Load(); n != 2 { // only "nope" went to the store
+		t.Errorf("store reads after BatchGetProducts = %d, want 2", n)
+	}
+	if st := svc.CacheStats(); st.Hits != 4 || st.Misses != 2 {
+		t.Errorf("CacheStats() = %+v, want 4 hits, 2 misses", st)
+	}
+}
+
+// TestProductCacheInvalidatedByOwnWrites: every write path of a product
+// (update, archive, image) is visible to the next read at once.
+func TestProductCacheInvalidatedByOwnWrites(t *testing.T) {
+	t.Parallel()
+	svc, _ := newCachedService(t, catalog.Config{})
+	ctx := t.Context()
+	p, err := svc.CreateProduct(ctx, validProduct(), uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() *catalog.Product {
+		t.Helper()
+		got, err := svc.GetProduct(ctx, &adminCaller, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	read() // cached
+	p = retitle(t, svc, p, "Renamed")
+	if got := read(); got.Title != "Renamed" || got.Etag() != p.Etag() {
+		t.Errorf("after UpdateProduct: title %q etag %q, want Renamed %q", got.Title, got.Etag(), p.Etag())
+	}
+	if p, err = svc.ArchiveProduct(ctx, p.ID, p.Etag()); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.Status != catalog.StatusArchived {
+		t.Errorf("after ArchiveProduct: status %v, want archived", got.Status)
+	}
+	img := catalog.ImageRef{ID: "img-1", ContentType: "image/png", SizeBytes: 3, SHA256: strings.Repeat("ab", 32)}
+	if _, err := svc.AddImage(ctx, p.ID, img); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); len(got.Images) != 1 {
+		t.Errorf("after AddImage: %d images, want 1", len(got.Images))
+	}
+	found, _, err := svc.BatchGetProducts(ctx, &adminCaller, []string{p.ID})
+	if err != nil || len(found) != 1 || len(found[0].Images) != 1 {
+		t.Errorf("BatchGetProducts after AddImage = %v, %v", found, err)
+	}
+}
+
+// TestProductCacheRaceWithWrite: a read that fetched a product just before
+// a write committed must not put its older copy back after the write
+// invalidated it.
+func TestProductCacheRaceWithWrite(t *testing.T) {
+	t.Parallel()
+	svc, cs := newCachedService(t, catalog.Config{})
+	ctx := t.Context()
+	p, err := svc.CreateProduct(ctx, validProduct(), uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.hold, cs.release = make(chan struct{}), make(chan struct{})
+	hold := cs.hold
+	stale := make(chan *catalog.Product, 1)
+	go func() {
+		got, _ := svc.GetProduct(ctx, nil, p.ID)
+		stale <- got
+	}()
+	<-hold // the reader has read the old product
+	retitle(t, svc, p, "New title")
+	close(cs.release)
+	if got := <-stale; got.Title != p.Title {
+		t.Fatalf("the racing read got %q, want the old title (the test lost its race)", got.Title)
+	}
+	got, err := svc.GetProduct(ctx, nil, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Title != "New title" {
+		t.Errorf("GetProduct after the write = %q: the racing read cached its stale copy", got.Title)
+	}
+}
+
+// TestProductCacheTTL: another process's write (straight to the shared
+// database, bypassing this service) is seen once the TTL has passed.
+func TestProductCacheTTL(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: t0}
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cfg := catalog.Config{Clock: c.Now, ProductCacheTTL: 10 * time.Second}
+	svc, err := catalog.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := catalog.New(st, cfg) // a second process on the same database
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	p, err := svc.CreateProduct(ctx, validProduct(), uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.GetProduct(ctx, nil, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	retitle(t, other, p, "Changed elsewhere")
+	if got, _ := svc.GetProduct(ctx, nil, p.ID); got.Title != p.Title {
+		t.Errorf("within the TTL: title %q, want the cached %q", got.Title, p.Title)
+	}
+	c.Advance(10 * time.Second)
+	if got, _ := svc.GetProduct(ctx, nil, p.ID); got.Title != "Changed elsewhere" {
+		t.Errorf("after the TTL: title %q, want the other process's write", got.Title)
+	}
+}
+
+// TestProductCacheOff: a negative size reads the store every time.
+func TestProductCacheOff(t *testing.T) {
+	t.Parallel()
+	svc, cs := newCachedService(t, catalog.Config{ProductCacheSize: -1})
+	ctx := t.Context()
+	p, err := svc.CreateProduct(ctx, validProduct(), uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := svc.GetProduct(ctx, nil, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.reads.Load(); n != 3 {
+		t.Errorf("store reads = %d, want 3", n)
+	}
+}
