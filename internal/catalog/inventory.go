@@ -229,6 +229,25 @@ func (s *Service) ReleaseReservation(ctx context.Context, id string) (*Reservati
 	})
 }
 
+// ReturnReservation puts the sold units of committed reservation id back
+// on sale (its order was cancelled and refunded). Returning a returned
+// reservation changes nothing. Errors: NOT_FOUND RESERVATION_NOT_FOUND;
+// FAILED_PRECONDITION RESERVATION_CLOSED for one never committed.
+func (s *Service) ReturnReservation(ctx context.Context, id string) (*Reservation, error) {
+	now := s.now()
+	return s.updateReservation(ctx, id, func(r *Reservation, stocks map[string]*Stock) ([]Event, error) {
+		switch r.State {
+		case ReservationReturned:
+			return nil, nil
+		case ReservationCommitted:
+		default:
+			return nil, errClosed(r, "return")
+		}
+		r.State = ReservationReturned
+		return moveUnits(r, stocks, now, func(st *Stock, q int64) { st.Sold -= q; st.Available += q }), nil
+	})
+}
+
 func returnUnits(st *Stock, q int64) { st.Reserved -= q; st.Available += q }
 
 // moveUnits applies move to the stock of each item and returns the stock

@@ -41,6 +41,8 @@ const (
 	ReservationReleased
 	// ReservationExpired returned them because nobody committed in time.
 	ReservationExpired
+	// ReservationReturned was committed, then its units went back on sale.
+	ReservationReturned
 )
 
 // String names the state in lower case ("reserved").
@@ -54,6 +56,8 @@ func (s ReservationState) String() string {
 		return "released"
 	case ReservationExpired:
 		return "expired"
+	case ReservationReturned:
+		return "returned"
 	}
 	return "unspecified"
 }

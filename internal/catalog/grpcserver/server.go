@@ -187,3 +187,12 @@ func (s *Server) ReleaseReservation(ctx context.Context, req *catalogv1.ReleaseR
 	}
 	return &catalogv1.ReleaseReservationResponse{Reservation: reservationProto(r)}, nil
 }
+
+// ReturnReservation implements catalogv1.CatalogServiceServer.
+func (s *Server) ReturnReservation(ctx context.Context, req *catalogv1.ReturnReservationRequest) (*catalogv1.ReturnReservationResponse, error) {
+	r, err := s.svc.ReturnReservation(ctx, req.GetReservationId())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.ReturnReservationResponse{Reservation: reservationProto(r)}, nil
+}

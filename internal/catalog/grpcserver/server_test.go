@@ -223,6 +223,17 @@ func TestStockAndReservations(t *testing.T) {
 	if err != nil || !cmp.Equal(st.GetStocks(), []*catalogv1.Stock{want}, protocmp.Transform()) {
 		t.Errorf("GetStock(LAST-1) = %v, %v; want %v", st.GetStocks(), err, want)
 	}
+	_, err = h.client.ReturnReservation(callCtx(t, customer...), &catalogv1.ReturnReservationRequest{ReservationId: "order-1"})
+	wantStatus(t, "ReturnReservation(as a customer)", err, codes.PermissionDenied, "")
+	ret, err := h.client.ReturnReservation(callCtx(t, orderSvc...), &catalogv1.ReturnReservationRequest{ReservationId: "order-1"})
+	if err != nil || ret.GetReservation().GetState() != catalogv1.ReservationState_RESERVATION_STATE_RETURNED {
+		t.Fatalf("ReturnReservation() = %v, %v; want returned", ret.GetReservation(), err)
+	}
+	st, err = h.client.GetStock(callCtx(t), &catalogv1.GetStockRequest{Skus: []string{"LAST-1"}})
+	want = &catalogv1.Stock{Sku: "LAST-1", Available: 2}
+	if err != nil || !cmp.Equal(st.GetStocks(), []*catalogv1.Stock{want}, protocmp.Transform()) {
+		t.Errorf("GetStock(LAST-1) after the return = %v, %v; want %v", st.GetStocks(), err, want)
+	}
 }
 
 func TestStreamingMethodsUnimplemented(t *testing.T) {

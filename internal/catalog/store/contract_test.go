@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -462,6 +463,24 @@ func testReservationLifecycle(t *testing.T, st *store.Store) {
 	wantKind(t, "CommitReservation(ghost)", err, errs.NotFound, catalog.ReasonReservationNotFound)
 	_, err = svc.ReserveStock(t.Context(), "order-1", []catalog.ReservationItem{{SKU: "OIL-1", Quantity: 1}})
 	wantKind(t, "ReserveStock(order-1, other items)", err, errs.InvalidArgument, catalog.ReasonIdempotencyKeyReused)
+
+	// A cancelled, refunded order puts its sold units back on sale, once.
+	_, err = svc.ReturnReservation(t.Context(), "order-2")
+	wantKind(t, "ReturnReservation(released)", err, errs.FailedPrecondition, catalog.ReasonReservationClosed)
+	for range 2 {
+		if r, err := svc.ReturnReservation(t.Context(), "order-1"); err != nil || r.State != catalog.ReservationReturned {
+			t.Fatalf("ReturnReservation(order-1) = %+v, %v; want returned (twice)", r, err)
+		}
+	}
+	if s := mustStock(t, svc, "OIL-1"); s.Available != 10 || s.Reserved != 0 || s.Sold != 0 {
+		t.Errorf("stock after return = %+v, want 10/0/0", s)
+	}
+	for _, call := range []func(context.Context, string) (*catalog.Reservation, error){svc.CommitReservation, svc.ReleaseReservation} {
+		_, err = call(t.Context(), "order-1")
+		wantKind(t, "Commit/ReleaseReservation(returned)", err, errs.FailedPrecondition, catalog.ReasonReservationClosed)
+	}
+	_, err = svc.ReturnReservation(t.Context(), "ghost")
+	wantKind(t, "ReturnReservation(ghost)", err, errs.NotFound, catalog.ReasonReservationNotFound)
 }
 
 func testReserveAllOrNothing(t *testing.T, st *store.Store) {

@@ -155,6 +155,9 @@ const (
 	ReservationState_RESERVATION_STATE_RELEASED ReservationState = 3
 	// RESERVATION_STATE_EXPIRED returned them because nobody committed in time.
 	ReservationState_RESERVATION_STATE_EXPIRED ReservationState = 4
+	// RESERVATION_STATE_RETURNED was committed, then its units were put
+	// back on sale (a cancelled, refunded order).
+	ReservationState_RESERVATION_STATE_RETURNED ReservationState = 5
 )
 
 // Enum value maps for ReservationState.
@@ -165,6 +168,7 @@ var (
 		2: "RESERVATION_STATE_COMMITTED",
 		3: "RESERVATION_STATE_RELEASED",
 		4: "RESERVATION_STATE_EXPIRED",
+		5: "RESERVATION_STATE_RETURNED",
 	}
 	ReservationState_value = map[string]int32{
 		"RESERVATION_STATE_UNSPECIFIED": 0,
@@ -172,6 +176,7 @@ var (
 		"RESERVATION_STATE_COMMITTED":   2,
 		"RESERVATION_STATE_RELEASED":    3,
 		"RESERVATION_STATE_EXPIRED":     4,
+		"RESERVATION_STATE_RETURNED":    5,
 	}
 )
 
@@ -2278,6 +2283,98 @@ func (x *ReleaseReservationResponse) GetReservation() *Reservation {
 	return nil
 }
 
+// ReturnReservationRequest puts sold units back on sale.
+type ReturnReservationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ReservationId to return.
+	ReservationId string `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnReservationRequest) Reset() {
+	*x = ReturnReservationRequest{}
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnReservationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnReservationRequest) ProtoMessage() {}
+
+func (x *ReturnReservationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnReservationRequest.ProtoReflect.Descriptor instead.
+func (*ReturnReservationRequest) Descriptor() ([]byte, []int) {
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ReturnReservationRequest) GetReservationId() string {
+	if x != nil {
+		return x.ReservationId
+	}
+	return ""
+}
+
+// ReturnReservationResponse holds the reservation.
+type ReturnReservationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reservation after returning.
+	Reservation   *Reservation `protobuf:"bytes,1,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnReservationResponse) Reset() {
+	*x = ReturnReservationResponse{}
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnReservationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnReservationResponse) ProtoMessage() {}
+
+func (x *ReturnReservationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnReservationResponse.ProtoReflect.Descriptor instead.
+func (*ReturnReservationResponse) Descriptor() ([]byte, []int) {
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ReturnReservationResponse) GetReservation() *Reservation {
+	if x != nil {
+		return x.Reservation
+	}
+	return nil
+}
+
 // ImageMetadata opens an upload.
 type ImageMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2295,7 +2392,7 @@ type ImageMetadata struct {
 
 func (x *ImageMetadata) Reset() {
 	*x = ImageMetadata{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2404,7 @@ func (x *ImageMetadata) String() string {
 func (*ImageMetadata) ProtoMessage() {}
 
 func (x *ImageMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2417,7 @@ func (x *ImageMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageMetadata.ProtoReflect.Descriptor instead.
 func (*ImageMetadata) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ImageMetadata) GetProductId() string {
@@ -2368,7 +2465,7 @@ type UploadProductImageRequest struct {
 
 func (x *UploadProductImageRequest) Reset() {
 	*x = UploadProductImageRequest{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2477,7 @@ func (x *UploadProductImageRequest) String() string {
 func (*UploadProductImageRequest) ProtoMessage() {}
 
 func (x *UploadProductImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2490,7 @@ func (x *UploadProductImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadProductImageRequest.ProtoReflect.Descriptor instead.
 func (*UploadProductImageRequest) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UploadProductImageRequest) GetPart() isUploadProductImageRequest_Part {
@@ -2450,7 +2547,7 @@ type UploadProductImageResponse struct {
 
 func (x *UploadProductImageResponse) Reset() {
 	*x = UploadProductImageResponse{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2462,7 +2559,7 @@ func (x *UploadProductImageResponse) String() string {
 func (*UploadProductImageResponse) ProtoMessage() {}
 
 func (x *UploadProductImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2475,7 +2572,7 @@ func (x *UploadProductImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadProductImageResponse.ProtoReflect.Descriptor instead.
 func (*UploadProductImageResponse) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UploadProductImageResponse) GetImage() *ImageRef {
@@ -2498,7 +2595,7 @@ type DownloadProductImageRequest struct {
 
 func (x *DownloadProductImageRequest) Reset() {
 	*x = DownloadProductImageRequest{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2607,7 @@ func (x *DownloadProductImageRequest) String() string {
 func (*DownloadProductImageRequest) ProtoMessage() {}
 
 func (x *DownloadProductImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2620,7 @@ func (x *DownloadProductImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadProductImageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadProductImageRequest) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DownloadProductImageRequest) GetProductId() string {
@@ -2551,7 +2648,7 @@ type DownloadProductImageResponse struct {
 
 func (x *DownloadProductImageResponse) Reset() {
 	*x = DownloadProductImageResponse{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2660,7 @@ func (x *DownloadProductImageResponse) String() string {
 func (*DownloadProductImageResponse) ProtoMessage() {}
 
 func (x *DownloadProductImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2673,7 @@ func (x *DownloadProductImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadProductImageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadProductImageResponse) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DownloadProductImageResponse) GetChunk() []byte {
@@ -2602,7 +2699,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[39]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +2711,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[39]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +2724,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WatchCatalogRequest) GetAfterCursor() string {
@@ -2664,7 +2761,7 @@ type WatchCatalogResponse struct {
 
 func (x *WatchCatalogResponse) Reset() {
 	*x = WatchCatalogResponse{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[40]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2773,7 @@ func (x *WatchCatalogResponse) String() string {
 func (*WatchCatalogResponse) ProtoMessage() {}
 
 func (x *WatchCatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[40]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +2786,7 @@ func (x *WatchCatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogResponse.ProtoReflect.Descriptor instead.
 func (*WatchCatalogResponse) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WatchCatalogResponse) GetCursor() string {
@@ -2731,7 +2828,7 @@ type CatalogChange struct {
 
 func (x *CatalogChange) Reset() {
 	*x = CatalogChange{}
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[41]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2840,7 @@ func (x *CatalogChange) String() string {
 func (*CatalogChange) ProtoMessage() {}
 
 func (x *CatalogChange) ProtoReflect() protoreflect.Message {
-	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[41]
+	mi := &file_bazaar_catalog_v1_catalog_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +2853,7 @@ func (x *CatalogChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChange.ProtoReflect.Descriptor instead.
 func (*CatalogChange) Descriptor() ([]byte, []int) {
-	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
+	return file_bazaar_catalog_v1_catalog_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CatalogChange) GetProductId() string {
@@ -2999,6 +3096,10 @@ const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x19ReleaseReservationRequest\x120\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rreservationId\"^\n" +
 	"\x1aReleaseReservationResponse\x12@\n" +
+	"\vreservation\x18\x01 \x01(\v2\x1e.bazaar.catalog.v1.ReservationR\vreservation\"L\n" +
+	"\x18ReturnReservationRequest\x120\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rreservationId\"]\n" +
+	"\x19ReturnReservationResponse\x12@\n" +
 	"\vreservation\x18\x01 \x01(\v2\x1e.bazaar.catalog.v1.ReservationR\vreservation\"\xc1\x01\n" +
 	"\rImageMetadata\x12(\n" +
 	"\n" +
@@ -3046,13 +3147,14 @@ const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x19PRODUCT_ORDER_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1ePRODUCT_ORDER_UPDATE_TIME_DESC\x10\x01\x12\x1b\n" +
 	"\x17PRODUCT_ORDER_PRICE_ASC\x10\x02\x12\x1c\n" +
-	"\x18PRODUCT_ORDER_PRICE_DESC\x10\x03*\xb5\x01\n" +
+	"\x18PRODUCT_ORDER_PRICE_DESC\x10\x03*\xd5\x01\n" +
 	"\x10ReservationState\x12!\n" +
 	"\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n" +
 	"\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RELEASED\x10\x03\x12\x1d\n" +
-	"\x19RESERVATION_STATE_EXPIRED\x10\x042\xc8\x0e\n" +
+	"\x19RESERVATION_STATE_EXPIRED\x10\x04\x12\x1e\n" +
+	"\x1aRESERVATION_STATE_RETURNED\x10\x052\xd9\x0f\n" +
 	"\x0eCatalogService\x12a\n" +
 	"\n" +
 	"GetProduct\x12$.bazaar.catalog.v1.GetProductRequest\x1a%.bazaar.catalog.v1.GetProductResponse\"\x06\x8a\xb5\x18\x02\b\x01\x12s\n" +
@@ -3066,7 +3168,8 @@ const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vAdjustStock\x12%.bazaar.catalog.v1.AdjustStockRequest\x1a&.bazaar.catalog.v1.AdjustStockResponse\"\x1a\x8a\xb5\x18\x16\x1a\x05admin*\rcatalog:write\x12\x7f\n" +
 	"\fReserveStock\x12&.bazaar.catalog.v1.ReserveStockRequest\x1a'.bazaar.catalog.v1.ReserveStockResponse\"\x1e\x8a\xb5\x18\x1a\"\x05order*\x11inventory:reserve\x12\x8e\x01\n" +
 	"\x11CommitReservation\x12+.bazaar.catalog.v1.CommitReservationRequest\x1a,.bazaar.catalog.v1.CommitReservationResponse\"\x1e\x8a\xb5\x18\x1a\"\x05order*\x11inventory:reserve\x12\x91\x01\n" +
-	"\x12ReleaseReservation\x12,.bazaar.catalog.v1.ReleaseReservationRequest\x1a-.bazaar.catalog.v1.ReleaseReservationResponse\"\x1e\x8a\xb5\x18\x1a\"\x05order*\x11inventory:reserve\x12\x8f\x01\n" +
+	"\x12ReleaseReservation\x12,.bazaar.catalog.v1.ReleaseReservationRequest\x1a-.bazaar.catalog.v1.ReleaseReservationResponse\"\x1e\x8a\xb5\x18\x1a\"\x05order*\x11inventory:reserve\x12\x8e\x01\n" +
+	"\x11ReturnReservation\x12+.bazaar.catalog.v1.ReturnReservationRequest\x1a,.bazaar.catalog.v1.ReturnReservationResponse\"\x1e\x8a\xb5\x18\x1a\"\x05order*\x11inventory:reserve\x12\x8f\x01\n" +
 	"\x12UploadProductImage\x12,.bazaar.catalog.v1.UploadProductImageRequest\x1a-.bazaar.catalog.v1.UploadProductImageResponse\"\x1a\x8a\xb5\x18\x16\x1a\x05admin*\rcatalog:write(\x01\x12\x81\x01\n" +
 	"\x14DownloadProductImage\x12..bazaar.catalog.v1.DownloadProductImageRequest\x1a/.bazaar.catalog.v1.DownloadProductImageResponse\"\x06\x8a\xb5\x18\x02\b\x010\x01\x12i\n" +
 	"\fWatchCatalog\x12&.bazaar.catalog.v1.WatchCatalogRequest\x1a'.bazaar.catalog.v1.WatchCatalogResponse\"\x06\x8a\xb5\x18\x02\b\x010\x01B<Z:github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1;catalogv1b\x06proto3"
@@ -3084,7 +3187,7 @@ func file_bazaar_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_bazaar_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_bazaar_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_bazaar_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_bazaar_catalog_v1_catalog_proto_goTypes = []any{
 	(ProductStatus)(0),                   // 0: bazaar.catalog.v1.ProductStatus
 	(ProductOrder)(0),                    // 1: bazaar.catalog.v1.ProductOrder
@@ -3123,39 +3226,41 @@ var file_bazaar_catalog_v1_catalog_proto_goTypes = []any{
 	(*CommitReservationResponse)(nil),    // 34: bazaar.catalog.v1.CommitReservationResponse
 	(*ReleaseReservationRequest)(nil),    // 35: bazaar.catalog.v1.ReleaseReservationRequest
 	(*ReleaseReservationResponse)(nil),   // 36: bazaar.catalog.v1.ReleaseReservationResponse
-	(*ImageMetadata)(nil),                // 37: bazaar.catalog.v1.ImageMetadata
-	(*UploadProductImageRequest)(nil),    // 38: bazaar.catalog.v1.UploadProductImageRequest
-	(*UploadProductImageResponse)(nil),   // 39: bazaar.catalog.v1.UploadProductImageResponse
-	(*DownloadProductImageRequest)(nil),  // 40: bazaar.catalog.v1.DownloadProductImageRequest
-	(*DownloadProductImageResponse)(nil), // 41: bazaar.catalog.v1.DownloadProductImageResponse
-	(*WatchCatalogRequest)(nil),          // 42: bazaar.catalog.v1.WatchCatalogRequest
-	(*WatchCatalogResponse)(nil),         // 43: bazaar.catalog.v1.WatchCatalogResponse
-	(*CatalogChange)(nil),                // 44: bazaar.catalog.v1.CatalogChange
-	nil,                                  // 45: bazaar.catalog.v1.Product.AttributesEntry
-	(*money.Money)(nil),                  // 46: google.type.Money
-	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
-	(*anypb.Any)(nil),                    // 48: google.protobuf.Any
-	(*fieldmaskpb.FieldMask)(nil),        // 49: google.protobuf.FieldMask
+	(*ReturnReservationRequest)(nil),     // 37: bazaar.catalog.v1.ReturnReservationRequest
+	(*ReturnReservationResponse)(nil),    // 38: bazaar.catalog.v1.ReturnReservationResponse
+	(*ImageMetadata)(nil),                // 39: bazaar.catalog.v1.ImageMetadata
+	(*UploadProductImageRequest)(nil),    // 40: bazaar.catalog.v1.UploadProductImageRequest
+	(*UploadProductImageResponse)(nil),   // 41: bazaar.catalog.v1.UploadProductImageResponse
+	(*DownloadProductImageRequest)(nil),  // 42: bazaar.catalog.v1.DownloadProductImageRequest
+	(*DownloadProductImageResponse)(nil), // 43: bazaar.catalog.v1.DownloadProductImageResponse
+	(*WatchCatalogRequest)(nil),          // 44: bazaar.catalog.v1.WatchCatalogRequest
+	(*WatchCatalogResponse)(nil),         // 45: bazaar.catalog.v1.WatchCatalogResponse
+	(*CatalogChange)(nil),                // 46: bazaar.catalog.v1.CatalogChange
+	nil,                                  // 47: bazaar.catalog.v1.Product.AttributesEntry
+	(*money.Money)(nil),                  // 48: google.type.Money
+	(*timestamppb.Timestamp)(nil),        // 49: google.protobuf.Timestamp
+	(*anypb.Any)(nil),                    // 50: google.protobuf.Any
+	(*fieldmaskpb.FieldMask)(nil),        // 51: google.protobuf.FieldMask
 }
 var file_bazaar_catalog_v1_catalog_proto_depIdxs = []int32{
-	46, // 0: bazaar.catalog.v1.Product.price:type_name -> google.type.Money
-	45, // 1: bazaar.catalog.v1.Product.attributes:type_name -> bazaar.catalog.v1.Product.AttributesEntry
+	48, // 0: bazaar.catalog.v1.Product.price:type_name -> google.type.Money
+	47, // 1: bazaar.catalog.v1.Product.attributes:type_name -> bazaar.catalog.v1.Product.AttributesEntry
 	8,  // 2: bazaar.catalog.v1.Product.images:type_name -> bazaar.catalog.v1.ImageRef
 	4,  // 3: bazaar.catalog.v1.Product.physical:type_name -> bazaar.catalog.v1.PhysicalGoods
 	6,  // 4: bazaar.catalog.v1.Product.digital:type_name -> bazaar.catalog.v1.DigitalGoods
 	7,  // 5: bazaar.catalog.v1.Product.gift_card:type_name -> bazaar.catalog.v1.GiftCard
-	47, // 6: bazaar.catalog.v1.Product.create_time:type_name -> google.protobuf.Timestamp
-	47, // 7: bazaar.catalog.v1.Product.update_time:type_name -> google.protobuf.Timestamp
+	49, // 6: bazaar.catalog.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	49, // 7: bazaar.catalog.v1.Product.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 8: bazaar.catalog.v1.Product.status:type_name -> bazaar.catalog.v1.ProductStatus
-	48, // 9: bazaar.catalog.v1.Product.partner_metadata:type_name -> google.protobuf.Any
+	50, // 9: bazaar.catalog.v1.Product.partner_metadata:type_name -> google.protobuf.Any
 	5,  // 10: bazaar.catalog.v1.PhysicalGoods.dimensions:type_name -> bazaar.catalog.v1.Dimensions
-	46, // 11: bazaar.catalog.v1.GiftCard.min_amount:type_name -> google.type.Money
-	46, // 12: bazaar.catalog.v1.GiftCard.max_amount:type_name -> google.type.Money
+	48, // 11: bazaar.catalog.v1.GiftCard.min_amount:type_name -> google.type.Money
+	48, // 12: bazaar.catalog.v1.GiftCard.max_amount:type_name -> google.type.Money
 	3,  // 13: bazaar.catalog.v1.GetProductResponse.product:type_name -> bazaar.catalog.v1.Product
 	3,  // 14: bazaar.catalog.v1.BatchGetProductsResponse.products:type_name -> bazaar.catalog.v1.Product
 	0,  // 15: bazaar.catalog.v1.ListProductsRequest.status:type_name -> bazaar.catalog.v1.ProductStatus
-	46, // 16: bazaar.catalog.v1.ListProductsRequest.min_price:type_name -> google.type.Money
-	46, // 17: bazaar.catalog.v1.ListProductsRequest.max_price:type_name -> google.type.Money
+	48, // 16: bazaar.catalog.v1.ListProductsRequest.min_price:type_name -> google.type.Money
+	48, // 17: bazaar.catalog.v1.ListProductsRequest.max_price:type_name -> google.type.Money
 	13, // 18: bazaar.catalog.v1.ListProductsRequest.attributes:type_name -> bazaar.catalog.v1.AttributeFilter
 	1,  // 19: bazaar.catalog.v1.ListProductsRequest.order_by:type_name -> bazaar.catalog.v1.ProductOrder
 	3,  // 20: bazaar.catalog.v1.ListProductsResponse.products:type_name -> bazaar.catalog.v1.Product
@@ -3163,60 +3268,63 @@ var file_bazaar_catalog_v1_catalog_proto_depIdxs = []int32{
 	3,  // 22: bazaar.catalog.v1.CreateProductRequest.product:type_name -> bazaar.catalog.v1.Product
 	3,  // 23: bazaar.catalog.v1.CreateProductResponse.product:type_name -> bazaar.catalog.v1.Product
 	3,  // 24: bazaar.catalog.v1.UpdateProductRequest.product:type_name -> bazaar.catalog.v1.Product
-	49, // 25: bazaar.catalog.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	51, // 25: bazaar.catalog.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 26: bazaar.catalog.v1.UpdateProductResponse.product:type_name -> bazaar.catalog.v1.Product
 	3,  // 27: bazaar.catalog.v1.ArchiveProductResponse.product:type_name -> bazaar.catalog.v1.Product
 	24, // 28: bazaar.catalog.v1.GetStockResponse.stocks:type_name -> bazaar.catalog.v1.Stock
 	24, // 29: bazaar.catalog.v1.AdjustStockResponse.stock:type_name -> bazaar.catalog.v1.Stock
 	29, // 30: bazaar.catalog.v1.Reservation.items:type_name -> bazaar.catalog.v1.ReservationItem
 	2,  // 31: bazaar.catalog.v1.Reservation.state:type_name -> bazaar.catalog.v1.ReservationState
-	47, // 32: bazaar.catalog.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	49, // 32: bazaar.catalog.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
 	29, // 33: bazaar.catalog.v1.ReserveStockRequest.items:type_name -> bazaar.catalog.v1.ReservationItem
 	30, // 34: bazaar.catalog.v1.ReserveStockResponse.reservation:type_name -> bazaar.catalog.v1.Reservation
 	30, // 35: bazaar.catalog.v1.CommitReservationResponse.reservation:type_name -> bazaar.catalog.v1.Reservation
 	30, // 36: bazaar.catalog.v1.ReleaseReservationResponse.reservation:type_name -> bazaar.catalog.v1.Reservation
-	37, // 37: bazaar.catalog.v1.UploadProductImageRequest.metadata:type_name -> bazaar.catalog.v1.ImageMetadata
-	8,  // 38: bazaar.catalog.v1.UploadProductImageResponse.image:type_name -> bazaar.catalog.v1.ImageRef
-	44, // 39: bazaar.catalog.v1.WatchCatalogResponse.change:type_name -> bazaar.catalog.v1.CatalogChange
-	47, // 40: bazaar.catalog.v1.CatalogChange.change_time:type_name -> google.protobuf.Timestamp
-	46, // 41: bazaar.catalog.v1.CatalogChange.price:type_name -> google.type.Money
-	24, // 42: bazaar.catalog.v1.CatalogChange.stock:type_name -> bazaar.catalog.v1.Stock
-	0,  // 43: bazaar.catalog.v1.CatalogChange.status:type_name -> bazaar.catalog.v1.ProductStatus
-	9,  // 44: bazaar.catalog.v1.CatalogService.GetProduct:input_type -> bazaar.catalog.v1.GetProductRequest
-	11, // 45: bazaar.catalog.v1.CatalogService.BatchGetProducts:input_type -> bazaar.catalog.v1.BatchGetProductsRequest
-	14, // 46: bazaar.catalog.v1.CatalogService.ListProducts:input_type -> bazaar.catalog.v1.ListProductsRequest
-	16, // 47: bazaar.catalog.v1.CatalogService.SearchProducts:input_type -> bazaar.catalog.v1.SearchProductsRequest
-	18, // 48: bazaar.catalog.v1.CatalogService.CreateProduct:input_type -> bazaar.catalog.v1.CreateProductRequest
-	20, // 49: bazaar.catalog.v1.CatalogService.UpdateProduct:input_type -> bazaar.catalog.v1.UpdateProductRequest
-	22, // 50: bazaar.catalog.v1.CatalogService.ArchiveProduct:input_type -> bazaar.catalog.v1.ArchiveProductRequest
-	25, // 51: bazaar.catalog.v1.CatalogService.GetStock:input_type -> bazaar.catalog.v1.GetStockRequest
-	27, // 52: bazaar.catalog.v1.CatalogService.AdjustStock:input_type -> bazaar.catalog.v1.AdjustStockRequest
-	31, // 53: bazaar.catalog.v1.CatalogService.ReserveStock:input_type -> bazaar.catalog.v1.ReserveStockRequest
-	33, // 54: bazaar.catalog.v1.CatalogService.CommitReservation:input_type -> bazaar.catalog.v1.CommitReservationRequest
-	35, // 55: bazaar.catalog.v1.CatalogService.ReleaseReservation:input_type -> bazaar.catalog.v1.ReleaseReservationRequest
-	38, // 56: bazaar.catalog.v1.CatalogService.UploadProductImage:input_type -> bazaar.catalog.v1.UploadProductImageRequest
-	40, // 57: bazaar.catalog.v1.CatalogService.DownloadProductImage:input_type -> bazaar.catalog.v1.DownloadProductImageRequest
-	42, // 58: bazaar.catalog.v1.CatalogService.WatchCatalog:input_type -> bazaar.catalog.v1.WatchCatalogRequest
-	10, // 59: bazaar.catalog.v1.CatalogService.GetProduct:output_type -> bazaar.catalog.v1.GetProductResponse
-	12, // 60: bazaar.catalog.v1.CatalogService.BatchGetProducts:output_type -> bazaar.catalog.v1.BatchGetProductsResponse
-	15, // 61: bazaar.catalog.v1.CatalogService.ListProducts:output_type -> bazaar.catalog.v1.ListProductsResponse
-	17, // 62: bazaar.catalog.v1.CatalogService.SearchProducts:output_type -> bazaar.catalog.v1.SearchProductsResponse
-	19, // 63: bazaar.catalog.v1.CatalogService.CreateProduct:output_type -> bazaar.catalog.v1.CreateProductResponse
-	21, // 64: bazaar.catalog.v1.CatalogService.UpdateProduct:output_type -> bazaar.catalog.v1.UpdateProductResponse
-	23, // 65: bazaar.catalog.v1.CatalogService.ArchiveProduct:output_type -> bazaar.catalog.v1.ArchiveProductResponse
-	26, // 66: bazaar.catalog.v1.CatalogService.GetStock:output_type -> bazaar.catalog.v1.GetStockResponse
-	28, // 67: bazaar.catalog.v1.CatalogService.AdjustStock:output_type -> bazaar.catalog.v1.AdjustStockResponse
-	32, // 68: bazaar.catalog.v1.CatalogService.ReserveStock:output_type -> bazaar.catalog.v1.ReserveStockResponse
-	34, // 69: bazaar.catalog.v1.CatalogService.CommitReservation:output_type -> bazaar.catalog.v1.CommitReservationResponse
-	36, // 70: bazaar.catalog.v1.CatalogService.ReleaseReservation:output_type -> bazaar.catalog.v1.ReleaseReservationResponse
-	39, // 71: bazaar.catalog.v1.CatalogService.UploadProductImage:output_type -> bazaar.catalog.v1.UploadProductImageResponse
-	41, // 72: bazaar.catalog.v1.CatalogService.DownloadProductImage:output_type -> bazaar.catalog.v1.DownloadProductImageResponse
-	43, // 73: bazaar.catalog.v1.CatalogService.WatchCatalog:output_type -> bazaar.catalog.v1.WatchCatalogResponse
-	59, // [59:74] is the sub-list for method output_type
-	44, // [44:59] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	30, // 37: bazaar.catalog.v1.ReturnReservationResponse.reservation:type_name -> bazaar.catalog.v1.Reservation
+	39, // 38: bazaar.catalog.v1.UploadProductImageRequest.metadata:type_name -> bazaar.catalog.v1.ImageMetadata
+	8,  // 39: bazaar.catalog.v1.UploadProductImageResponse.image:type_name -> bazaar.catalog.v1.ImageRef
+	46, // 40: bazaar.catalog.v1.WatchCatalogResponse.change:type_name -> bazaar.catalog.v1.CatalogChange
+	49, // 41: bazaar.catalog.v1.CatalogChange.change_time:type_name -> google.protobuf.Timestamp
+	48, // 42: bazaar.catalog.v1.CatalogChange.price:type_name -> google.type.Money
+	24, // 43: bazaar.catalog.v1.CatalogChange.stock:type_name -> bazaar.catalog.v1.Stock
+	0,  // 44: bazaar.catalog.v1.CatalogChange.status:type_name -> bazaar.catalog.v1.ProductStatus
+	9,  // 45: bazaar.catalog.v1.CatalogService.GetProduct:input_type -> bazaar.catalog.v1.GetProductRequest
+	11, // 46: bazaar.catalog.v1.CatalogService.BatchGetProducts:input_type -> bazaar.catalog.v1.BatchGetProductsRequest
+	14, // 47: bazaar.catalog.v1.CatalogService.ListProducts:input_type -> bazaar.catalog.v1.ListProductsRequest
+	16, // 48: bazaar.catalog.v1.CatalogService.SearchProducts:input_type -> bazaar.catalog.v1.SearchProductsRequest
+	18, // 49: bazaar.catalog.v1.CatalogService.CreateProduct:input_type -> bazaar.catalog.v1.CreateProductRequest
+	20, // 50: bazaar.catalog.v1.CatalogService.UpdateProduct:input_type -> bazaar.catalog.v1.UpdateProductRequest
+	22, // 51: bazaar.catalog.v1.CatalogService.ArchiveProduct:input_type -> bazaar.catalog.v1.ArchiveProductRequest
+	25, // 52: bazaar.catalog.v1.CatalogService.GetStock:input_type -> bazaar.catalog.v1.GetStockRequest
+	27, // 53: bazaar.catalog.v1.CatalogService.AdjustStock:input_type -> bazaar.catalog.v1.AdjustStockRequest
+	31, // 54: bazaar.catalog.v1.CatalogService.ReserveStock:input_type -> bazaar.catalog.v1.ReserveStockRequest
+	33, // 55: bazaar.catalog.v1.CatalogService.CommitReservation:input_type -> bazaar.catalog.v1.CommitReservationRequest
+	35, // 56: bazaar.catalog.v1.CatalogService.ReleaseReservation:input_type -> bazaar.catalog.v1.ReleaseReservationRequest
+	37, // 57: bazaar.catalog.v1.CatalogService.ReturnReservation:input_type -> bazaar.catalog.v1.ReturnReservationRequest
+	40, // 58: bazaar.catalog.v1.CatalogService.UploadProductImage:input_type -> bazaar.catalog.v1.UploadProductImageRequest
+	42, // 59: bazaar.catalog.v1.CatalogService.DownloadProductImage:input_type -> bazaar.catalog.v1.DownloadProductImageRequest
+	44, // 60: bazaar.catalog.v1.CatalogService.WatchCatalog:input_type -> bazaar.catalog.v1.WatchCatalogRequest
+	10, // 61: bazaar.catalog.v1.CatalogService.GetProduct:output_type -> bazaar.catalog.v1.GetProductResponse
+	12, // 62: bazaar.catalog.v1.CatalogService.BatchGetProducts:output_type -> bazaar.catalog.v1.BatchGetProductsResponse
+	15, // 63: bazaar.catalog.v1.CatalogService.ListProducts:output_type -> bazaar.catalog.v1.ListProductsResponse
+	17, // 64: bazaar.catalog.v1.CatalogService.SearchProducts:output_type -> bazaar.catalog.v1.SearchProductsResponse
+	19, // 65: bazaar.catalog.v1.CatalogService.CreateProduct:output_type -> bazaar.catalog.v1.CreateProductResponse
+	21, // 66: bazaar.catalog.v1.CatalogService.UpdateProduct:output_type -> bazaar.catalog.v1.UpdateProductResponse
+	23, // 67: bazaar.catalog.v1.CatalogService.ArchiveProduct:output_type -> bazaar.catalog.v1.ArchiveProductResponse
+	26, // 68: bazaar.catalog.v1.CatalogService.GetStock:output_type -> bazaar.catalog.v1.GetStockResponse
+	28, // 69: bazaar.catalog.v1.CatalogService.AdjustStock:output_type -> bazaar.catalog.v1.AdjustStockResponse
+	32, // 70: bazaar.catalog.v1.CatalogService.ReserveStock:output_type -> bazaar.catalog.v1.ReserveStockResponse
+	34, // 71: bazaar.catalog.v1.CatalogService.CommitReservation:output_type -> bazaar.catalog.v1.CommitReservationResponse
+	36, // 72: bazaar.catalog.v1.CatalogService.ReleaseReservation:output_type -> bazaar.catalog.v1.ReleaseReservationResponse
+	38, // 73: bazaar.catalog.v1.CatalogService.ReturnReservation:output_type -> bazaar.catalog.v1.ReturnReservationResponse
+	41, // 74: bazaar.catalog.v1.CatalogService.UploadProductImage:output_type -> bazaar.catalog.v1.UploadProductImageResponse
+	43, // 75: bazaar.catalog.v1.CatalogService.DownloadProductImage:output_type -> bazaar.catalog.v1.DownloadProductImageResponse
+	45, // 76: bazaar.catalog.v1.CatalogService.WatchCatalog:output_type -> bazaar.catalog.v1.WatchCatalogResponse
+	61, // [61:77] is the sub-list for method output_type
+	45, // [45:61] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_bazaar_catalog_v1_catalog_proto_init() }
@@ -3229,11 +3337,11 @@ func file_bazaar_catalog_v1_catalog_proto_init() {
 		(*Product_Digital)(nil),
 		(*Product_GiftCard)(nil),
 	}
-	file_bazaar_catalog_v1_catalog_proto_msgTypes[35].OneofWrappers = []any{
+	file_bazaar_catalog_v1_catalog_proto_msgTypes[37].OneofWrappers = []any{
 		(*UploadProductImageRequest_Metadata)(nil),
 		(*UploadProductImageRequest_Chunk)(nil),
 	}
-	file_bazaar_catalog_v1_catalog_proto_msgTypes[41].OneofWrappers = []any{
+	file_bazaar_catalog_v1_catalog_proto_msgTypes[43].OneofWrappers = []any{
 		(*CatalogChange_Price)(nil),
 		(*CatalogChange_Stock)(nil),
 		(*CatalogChange_Status)(nil),
@@ -3244,7 +3352,7 @@ func file_bazaar_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bazaar_catalog_v1_catalog_proto_rawDesc), len(file_bazaar_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

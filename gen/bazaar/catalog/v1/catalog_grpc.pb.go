@@ -31,6 +31,7 @@ const (
 	CatalogService_ReserveStock_FullMethodName         = "/bazaar.catalog.v1.CatalogService/ReserveStock"
 	CatalogService_CommitReservation_FullMethodName    = "/bazaar.catalog.v1.CatalogService/CommitReservation"
 	CatalogService_ReleaseReservation_FullMethodName   = "/bazaar.catalog.v1.CatalogService/ReleaseReservation"
+	CatalogService_ReturnReservation_FullMethodName    = "/bazaar.catalog.v1.CatalogService/ReturnReservation"
 	CatalogService_UploadProductImage_FullMethodName   = "/bazaar.catalog.v1.CatalogService/UploadProductImage"
 	CatalogService_DownloadProductImage_FullMethodName = "/bazaar.catalog.v1.CatalogService/DownloadProductImage"
 	CatalogService_WatchCatalog_FullMethodName         = "/bazaar.catalog.v1.CatalogService/WatchCatalog"
@@ -81,6 +82,11 @@ type CatalogServiceClient interface {
 	// released or expired reservation is a no-op; a committed one is
 	// FAILED_PRECONDITION.
 	ReleaseReservation(ctx context.Context, in *ReleaseReservationRequest, opts ...grpc.CallOption) (*ReleaseReservationResponse, error)
+	// ReturnReservation puts the sold units of a committed reservation back
+	// on sale: the order that bought them was cancelled and refunded before
+	// anything shipped. Returning a returned reservation is a no-op; one that
+	// was never committed is FAILED_PRECONDITION (release it instead).
+	ReturnReservation(ctx context.Context, in *ReturnReservationRequest, opts ...grpc.CallOption) (*ReturnReservationResponse, error)
 	// UploadProductImage streams an image in: first a metadata message, then
 	// chunks of at most 64 KiB. Over the declared or maximum size is
 	// RESOURCE_EXHAUSTED; a body that is not an image is INVALID_ARGUMENT; a
@@ -224,6 +230,16 @@ func (c *catalogServiceClient) ReleaseReservation(ctx context.Context, in *Relea
 	return out, nil
 }
 
+func (c *catalogServiceClient) ReturnReservation(ctx context.Context, in *ReturnReservationRequest, opts ...grpc.CallOption) (*ReturnReservationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReturnReservationResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ReturnReservation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) UploadProductImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadProductImageRequest, UploadProductImageResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &CatalogService_ServiceDesc.Streams[0], CatalogService_UploadProductImage_FullMethodName, cOpts...)
@@ -320,6 +336,11 @@ type CatalogServiceServer interface {
 	// released or expired reservation is a no-op; a committed one is
 	// FAILED_PRECONDITION.
 	ReleaseReservation(context.Context, *ReleaseReservationRequest) (*ReleaseReservationResponse, error)
+	// ReturnReservation puts the sold units of a committed reservation back
+	// on sale: the order that bought them was cancelled and refunded before
+	// anything shipped. Returning a returned reservation is a no-op; one that
+	// was never committed is FAILED_PRECONDITION (release it instead).
+	ReturnReservation(context.Context, *ReturnReservationRequest) (*ReturnReservationResponse, error)
 	// UploadProductImage streams an image in: first a metadata message, then
 	// chunks of at most 64 KiB. Over the declared or maximum size is
 	// RESOURCE_EXHAUSTED; a body that is not an image is INVALID_ARGUMENT; a
@@ -378,6 +399,9 @@ func (UnimplementedCatalogServiceServer) CommitReservation(context.Context, *Com
 }
 func (UnimplementedCatalogServiceServer) ReleaseReservation(context.Context, *ReleaseReservationRequest) (*ReleaseReservationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReleaseReservation not implemented")
+}
+func (UnimplementedCatalogServiceServer) ReturnReservation(context.Context, *ReturnReservationRequest) (*ReturnReservationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnReservation not implemented")
 }
 func (UnimplementedCatalogServiceServer) UploadProductImage(grpc.ClientStreamingServer[UploadProductImageRequest, UploadProductImageResponse]) error {
 	return status.Error(codes.Unimplemented, "method UploadProductImage not implemented")
@@ -625,6 +649,24 @@ func _CatalogService_ReleaseReservation_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_ReturnReservation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnReservationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ReturnReservation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ReturnReservation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ReturnReservation(ctx, req.(*ReturnReservationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_UploadProductImage_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(CatalogServiceServer).UploadProductImage(&grpc.GenericServerStream[UploadProductImageRequest, UploadProductImageResponse]{ServerStream: stream})
 }
@@ -708,6 +750,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReleaseReservation",
 			Handler:    _CatalogService_ReleaseReservation_Handler,
+		},
+		{
+			MethodName: "ReturnReservation",
+			Handler:    _CatalogService_ReturnReservation_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
