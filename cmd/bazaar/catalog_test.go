@@ -4,18 +4,20 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/money"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
@@ -54,7 +56,8 @@ func TestUpCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := bearer(t.Context(), login.GetTokens().GetAccessToken())
+	adminToken := login.GetTokens().GetAccessToken()
+	admin := bearer(t.Context(), adminToken)
 
 	product := &catalogv1.Product{
 		Sku: "KNIFE-1", Title: "Chef knife", Category: "kitchen/knives",
@@ -97,50 +100,40 @@ func TestUpCatalog(t *testing.T) {
 		t.Errorf("WatchCatalog().Recv() = %v, %v, want the new price EUR 79 with a cursor", seen, err)
 	}
 
-	// Upload an image in 64 KiB chunks, then download it back.
+	// `bazaar catalog upload-image` streams a file in 64 KiB chunks;
+	// download-image streams it back, verified against its checksum.
+	dir := t.TempDir()
 	pic := testPNG(t)
 	sum := sha256.Sum256(pic)
-	up, err := cat.UploadProductImage(admin)
-	if err != nil {
+	file := filepath.Join(dir, "knife.png")
+	if err := os.WriteFile(file, pic, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := up.Send(&catalogv1.UploadProductImageRequest{Part: &catalogv1.UploadProductImageRequest_Metadata{Metadata: &catalogv1.ImageMetadata{
-		ProductId: pid, ContentType: "image/png", SizeBytes: int64(len(pic)), Sha256: hex.EncodeToString(sum[:]),
-	}}}); err != nil {
-		t.Fatal(err)
+	var out bytes.Buffer
+	err = runCmd(t, []string{"catalog", "upload-image", "--addr", addrs["catalog"], pid, file}, &out)
+	if errs.FromError(err).Code != codes.Unauthenticated || !strings.Contains(err.Error(), "reason: CREDENTIALS_REQUIRED") {
+		t.Errorf("catalog upload-image without a token = %v, want Unauthenticated with its reason", err)
 	}
-	for rest := pic; len(rest) > 0; {
-		n := min(len(rest), 64<<10)
-		if err := up.Send(&catalogv1.UploadProductImageRequest{Part: &catalogv1.UploadProductImageRequest_Chunk{Chunk: rest[:n]}}); err != nil {
-			t.Fatal(err)
-		}
-		rest = rest[n:]
+	if err := runCmd(t, []string{"catalog", "upload-image", "--addr", addrs["catalog"], "--token", adminToken, pid, file}, &out); err != nil {
+		t.Fatalf("catalog upload-image = %v\n%s", err, out.String())
 	}
-	stored, err := up.CloseAndRecv()
-	if err != nil {
-		t.Fatalf("UploadProductImage() = %v", err)
+	m := regexp.MustCompile(`image (\S+), image/png, (\d+) bytes, sha256 ([0-9a-f]{64})`).FindStringSubmatch(out.String())
+	if m == nil || m[2] != strconv.Itoa(len(pic)) || m[3] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("catalog upload-image printed %q, want the image id, size %d and checksum", out.String(), len(pic))
 	}
-	var header metadata.MD
-	down, err := cat.DownloadProductImage(t.Context(), &catalogv1.DownloadProductImageRequest{ProductId: pid, ImageId: stored.GetImage().GetId()}, grpc.Header(&header))
-	if err != nil {
-		t.Fatal(err)
+	back := filepath.Join(dir, "back.png")
+	if err := runCmd(t, []string{"catalog", "download-image", "--addr", addrs["catalog"], pid, m[1], back}, &out); err != nil {
+		t.Fatalf("catalog download-image = %v\n%s", err, out.String())
 	}
-	var got bytes.Buffer
-	for {
-		msg, err := down.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("DownloadProductImage().Recv() = %v", err)
-		}
-		got.Write(msg.GetChunk())
+	if got, err := os.ReadFile(back); err != nil || !bytes.Equal(got, pic) {
+		t.Errorf("downloaded file: %d bytes, %v; want the %d uploaded", len(got), err, len(pic))
 	}
-	if !bytes.Equal(got.Bytes(), pic) {
-		t.Errorf("downloaded %d bytes, not the %d uploaded", got.Len(), len(pic))
+	err = runCmd(t, []string{"catalog", "download-image", "--addr", addrs["catalog"], pid, "no-such-image", filepath.Join(dir, "x.png")}, &out)
+	if errs.FromError(err).Code != codes.NotFound {
+		t.Errorf("catalog download-image of a missing image = %v, want NotFound", err)
 	}
-	if h := header.Get("x-content-sha256"); len(h) != 1 || h[0] != hex.EncodeToString(sum[:]) {
-		t.Errorf("x-content-sha256 header = %q, want the image's checksum", h)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".download-*")); len(left) != 0 || fileExists(filepath.Join(dir, "x.png")) {
+		t.Errorf("a failed download left files behind: %v", left)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("run(up) after cancel = %v, want nil", err)
@@ -174,6 +167,11 @@ func TestSeed(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Error(err)
 	}
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 func runCmd(t *testing.T, args []string, out io.Writer) error {

@@ -35,6 +35,7 @@ commands:
   up        run every service in one process and serve until SIGINT/SIGTERM
   certs     create the development CA and service certificates (for up --tls)
   seed      load the sample catalog (1,000 products with images), idempotently
+  catalog   client commands: upload-image, download-image (against a running up)
   version   print the version and exit
 
 Run 'bazaar COMMAND -h' for a command's flags.
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return up(ctx, cfg, stdout)
 	case "seed":
 		return seedCatalog(ctx, args[1:], getenv, stdout)
+	case "catalog":
+		return catalogCommand(ctx, args[1:], getenv, stdout)
 	case "certs":
 		return certs(args[1:], getenv, stdout)
 	case "version":

@@ -256,8 +256,7 @@ func (f *Feed) stop() {
 }
 
 // Subscribe starts a subscription delivering the events with an id above
-// after (0: the whole outbox; FromNow: events after the feed's current
-// position) that filter accepts (nil accepts all). filter is called from
+// after (0: the whole outbox; FromNow: events committed after this call) that filter accepts (nil accepts all). filter is called from
 // the reader goroutine and the subscriber's, never concurrently for one
 // subscription; it must be fast and not block.
 //
@@ -279,7 +278,13 @@ func (f *Feed) Subscribe(ctx context.Context, after int64, filter func(sqldb.Eve
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
-		after = f.head.Load()
+		// The feed's head may lag the outbox (a commit not yet read): now
+		// means after everything committed before this call.
+		var committed int64
+		if err := f.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM outbox`).Scan(&committed); err != nil {
+			return nil, fmt.Errorf("events: read outbox head: %w", err)
+		}
+		after = max(f.head.Load(), committed)
 	}
 	s := &Subscription{
 		f: f, filter: filter, pos: after, lagging: true,

@@ -183,6 +183,25 @@ func TestFromNowAndPollFallback(t *testing.T) {
 	})
 }
 
+// TestFromNowIsNowNotTheReadersPosition: an event committed before
+// Subscribe(FromNow) but not yet read by the feed (no Notify, a long poll)
+// is not delivered; the next one is.
+func TestFromNowIsNowNotTheReadersPosition(t *testing.T) {
+	backends(t, func(t *testing.T, b sqldbtest.Backend) {
+		db := openDB(t, b)
+		f := startFeed(t, db, events.WithPollInterval(time.Hour))
+		subscribe(t, f, events.FromNow, nil) // the reader has found the head
+		write(t, db, "committed-before")
+		s := subscribe(t, f, events.FromNow, nil)
+		want := write(t, db, "after")
+		f.Notify()
+		if got := ids(next(t, s, 1)); !slices.Equal(got, want) {
+			t.Errorf("ids = %v, want %v (not the event committed before subscribing)", got, want)
+		}
+		wantNothing(t, s, 50*time.Millisecond)
+	})
+}
+
 func TestFilter(t *testing.T) {
 	backends(t, func(t *testing.T, b sqldbtest.Backend) {
 		db := openDB(t, b)
