@@ -56,7 +56,7 @@ func catalogCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	defer cc.Close()
+	defer func() { _ = cc.Close() }()
 	client := catalogv1.NewCatalogServiceClient(cc)
 	ctx, cancel := c.context(ctx)
 	defer cancel()
@@ -72,7 +72,7 @@ func uploadImage(ctx context.Context, client catalogv1.CatalogServiceClient, pro
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	fi, err := f.Stat()
 	if err != nil {
 		return err

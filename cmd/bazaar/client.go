@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -42,7 +41,7 @@ func (c *clientFlags) register(fs *flag.FlagSet, getenv func(string) string, ser
 // dial returns a connection with the project's client stack (retries of
 // UNAVAILABLE, deadlines, circuit breaker).
 func (c *clientFlags) dial() (*grpc.ClientConn, error) {
-	var creds credentials.TransportCredentials = insecure.NewCredentials()
+	creds := insecure.NewCredentials()
 	if c.tls {
 		layout := tlsx.Layout{Dir: tlsx.CertsDir(c.dataDir)}
 		r, err := tlsx.NewReloader(layout.CertFile(tlsx.ClientName), layout.KeyFile(tlsx.ClientName), layout.CACertFile())
@@ -71,13 +70,13 @@ func describe(err error) error {
 	if _, ok := status.FromError(err); !ok {
 		return err
 	}
-	return fmt.Errorf("%s%w", errs.FromError(err).String()+"\n", statusOnly{err})
+	return fmt.Errorf("%s%w", errs.FromError(err).String()+"\n", silentStatusError{err})
 }
 
-// statusOnly wraps a status error and prints nothing, so that describe's
+// silentStatusError wraps a status error and prints nothing, so that describe's
 // text is not repeated.
-type statusOnly struct{ error }
+type silentStatusError struct{ error }
 
-func (statusOnly) Error() string { return "" }
+func (silentStatusError) Error() string { return "" }
 
-func (s statusOnly) Unwrap() error { return s.error }
+func (s silentStatusError) Unwrap() error { return s.error }
