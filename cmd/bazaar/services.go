@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -145,6 +146,8 @@ func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 			g, ctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return feed.Run(ctx) })
 			g.Go(func() error { return svc.RunSweeper(ctx, catalog.DefaultSweepInterval) })
+			// Blobs left by a crash mid-upload, or recorded by no product.
+			g.Go(func() error { return img.RunSweeper(ctx, time.Hour, images.DefaultSweepGrace, env.log) })
 			return g.Wait()
 		},
 		ready: st.DB().Ping,

@@ -58,6 +58,10 @@ func (n notifyingStore) ListProducts(ctx context.Context, q ProductQuery) ([]*Pr
 	return n.st.ListProducts(ctx, q)
 }
 
+func (n notifyingStore) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
+	return n.st.ImageIDs(ctx)
+}
+
 func (n notifyingStore) SearchProducts(ctx context.Context, words []string, offset, limit int) ([]*Product, error) {
 	return n.st.SearchProducts(ctx, words, offset, limit)
 }

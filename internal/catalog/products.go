@@ -290,6 +290,16 @@ func (s *Service) AddImage(ctx context.Context, productID string, img ImageRef) 
 	return p, nil
 }
 
+// ImageIDs returns the ids of every product image the catalog records
+// (for sweeping blobs no product refers to).
+func (s *Service) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
+	ids, err := s.store.ImageIDs(ctx)
+	if err != nil {
+		return nil, storeError(err, "listing image ids")
+	}
+	return ids, nil
+}
+
 // Image returns the image imageID of the product productID. Errors:
 // NOT_FOUND PRODUCT_NOT_FOUND or IMAGE_NOT_FOUND.
 func (s *Service) Image(ctx context.Context, productID, imageID string) (ImageRef, error) {

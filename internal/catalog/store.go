@@ -104,6 +104,9 @@ type ProductStore interface {
 	UpdateProduct(ctx context.Context, id string, fn func(p *Product) ([]Event, error)) (*Product, error)
 	// ListProducts returns a page of products as q selects.
 	ListProducts(ctx context.Context, q ProductQuery) ([]*Product, error)
+	// ImageIDs returns the ids of every image of every product, for the
+	// sweeper of orphaned image blobs.
+	ImageIDs(ctx context.Context) (map[string]struct{}, error)
 	// SearchProducts returns active products matching every word of
 	// words in their title or description, best match first (ties by id),
 	// skipping offset and returning at most limit. words are plain words,

@@ -31,6 +31,10 @@ func (p imageProducts) Image(ctx context.Context, productID, imageID string) (im
 	return images.Image{ID: r.ID, ContentType: r.ContentType, SizeBytes: r.SizeBytes, SHA256: r.SHA256}, nil
 }
 
+func (p imageProducts) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
+	return p.svc.ImageIDs(ctx)
+}
+
 // UploadProductImage implements catalogv1.CatalogServiceServer.
 func (s *Server) UploadProductImage(stream grpc.ClientStreamingServer[catalogv1.UploadProductImageRequest, catalogv1.UploadProductImageResponse]) error {
 	if s.images == nil {

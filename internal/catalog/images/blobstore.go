@@ -131,6 +131,41 @@ func (s *BlobStore) RemovePendingBefore(t time.Time) (int, error) {
 	return removed, nil
 }
 
+// CommittedBefore returns the ids of the committed blobs last written
+// before t.
+func (s *BlobStore) CommittedBefore(t time.Time) ([]string, error) {
+	shards, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("images: list blobs: %w", err)
+	}
+	var ids []string
+	for _, shard := range shards {
+		if !shard.IsDir() || len(shard.Name()) != 2 {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(s.dir, shard.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("images: list blobs: %w", err)
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !validID(e.Name()) || e.Name()[:2] != shard.Name() {
+				continue
+			}
+			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("images: list blobs: %w", err)
+			}
+			if info.ModTime().Before(t) {
+				ids = append(ids, e.Name())
+			}
+		}
+	}
+	return ids, nil
+}
+
 // path returns where blob id lives. Ids are 2 to 64 letters, digits, '-'
 // or '_', so no id can climb out of the store's directory.
 func (s *BlobStore) path(id string) (string, error) {

@@ -85,6 +85,18 @@ func (p *fakeProducts) Image(_ context.Context, productID, imageID string) (imag
 	return p.images[productID][i], nil
 }
 
+func (p *fakeProducts) ImageIDs(context.Context) (map[string]struct{}, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := map[string]struct{}{}
+	for _, imgs := range p.images {
+		for _, img := range imgs {
+			ids[img.ID] = struct{}{}
+		}
+	}
+	return ids, nil
+}
+
 // count returns how many images all products have.
 func (p *fakeProducts) count() int {
 	p.mu.Lock()

@@ -11,6 +11,8 @@ type Products interface {
 	// Image returns image imageID of product productID. It returns a
 	// NotFound *errs.Error if either does not exist.
 	Image(ctx context.Context, productID, imageID string) (Image, error)
+	// ImageIDs returns the ids of every image of every product.
+	ImageIDs(ctx context.Context) (map[string]struct{}, error)
 }
 
 // Image describes a stored image; its bytes are the blob named ID.

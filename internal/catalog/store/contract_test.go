@@ -608,6 +608,12 @@ func testImages(t *testing.T, st *store.Store) {
 	wantKind(t, "Image(img-2)", err, errs.NotFound, catalog.ReasonImageNotFound)
 	_, err = svc.AddImage(t.Context(), "ghost", img)
 	wantKind(t, "AddImage(ghost)", err, errs.NotFound, catalog.ReasonProductNotFound)
+	mustCreate(t, svc, newProduct("NOPIC-1", "No pic", eur(1, 0)))
+	if ids, err := svc.ImageIDs(t.Context()); err != nil || len(ids) != 1 {
+		t.Errorf("ImageIDs() = %v, %v; want just img-1", ids, err)
+	} else if _, ok := ids["img-1"]; !ok {
+		t.Errorf("ImageIDs() = %v, want img-1", ids)
+	}
 }
 
 // testCommitRacingExpiry: a commit and the sweeper racing for one expired

@@ -405,3 +405,27 @@ func (s *Store) SearchProducts(ctx context.Context, words []string, offset, limi
 	}
 	return ps, nil
 }
+
+// ImageIDs implements catalog.ProductStore.
+func (s *Store) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT images FROM products WHERE images <> '[]'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make(map[string]struct{})
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var imgs []catalog.ImageRef
+		if err := json.Unmarshal([]byte(raw), &imgs); err != nil {
+			return nil, fmt.Errorf("product images: %w", err)
+		}
+		for _, img := range imgs {
+			ids[img.ID] = struct{}{}
+		}
+	}
+	return ids, rows.Err()
+}
