@@ -412,7 +412,7 @@ func (s *Store) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	ids := make(map[string]struct{})
 	for rows.Next() {
 		var raw string
