@@ -69,10 +69,11 @@ var (
 // harness is a real grpcx.Server serving the catalog API over bufconn.
 type harness struct {
 	svc    *catalog.Service
+	cc     *grpc.ClientConn
 	client catalogv1.CatalogServiceClient
 }
 
-func start(t *testing.T) *harness {
+func start(t testing.TB) *harness {
 	t.Helper()
 	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
@@ -106,7 +107,7 @@ func start(t *testing.T) *harness {
 			t.Errorf("Serve() = %v", err)
 		}
 	})
-	return &harness{svc: svc, client: catalogv1.NewCatalogServiceClient(cc)}
+	return &harness{svc: svc, cc: cc, client: catalogv1.NewCatalogServiceClient(cc)}
 }
 
 // callCtx returns a call context with a deadline and, optionally, the
