@@ -156,6 +156,9 @@ var kindPaths = map[string]KindType{PathPhysical: KindPhysical, PathDigital: Kin
 // "sku", "images", "id", "etag", times: immutable or output-only),
 // PRODUCT_INVALID; NOT_FOUND PRODUCT_NOT_FOUND; ABORTED ETAG_MISMATCH.
 func (s *Service) UpdateProduct(ctx context.Context, p *Product, etag string, paths []string) (*Product, error) {
+	if p.ID == "" {
+		return nil, invalidField(ReasonProductInvalid, "product.id", "must name the product to update")
+	}
 	if len(paths) == 0 {
 		return nil, invalidField(ReasonUpdateMaskInvalid, "update_mask", "must name at least one field")
 	}

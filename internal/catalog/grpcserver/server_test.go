@@ -82,9 +82,8 @@ func TestCreateGetUpdateArchive(t *testing.T) {
 	_, err = h.client.GetProduct(callCtx(t), &catalogv1.GetProductRequest{Id: "ghost"})
 	wantStatus(t, `GetProduct("ghost")`, err, codes.NotFound, catalog.ReasonProductNotFound)
 
-	// Update the price and switch to a gift card through the mask.
-	// The request carries a whole, valid product (the contract validates
-	// it); only the masked fields are applied.
+	// Update the price and switch to a gift card through the mask: only
+	// the masked fields are applied.
 	change := proto.CloneOf(created)
 	change.Price, change.Title = eur(10, 0), "ignored"
 	change.Kind = &catalogv1.Product_GiftCard{GiftCard: &catalogv1.GiftCard{MinAmount: eur(10, 0), MaxAmount: eur(100, 0)}}
@@ -107,6 +106,26 @@ func TestCreateGetUpdateArchive(t *testing.T) {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"sku"}},
 	})
 	wantStatus(t, "UpdateProduct(mask sku)", err, codes.InvalidArgument, catalog.ReasonUpdateMaskInvalid, "update_mask")
+
+	// A sparse request: the id, the etag and the masked field, nothing
+	// else. The product as updated is what must be valid.
+	sparse, err := h.client.UpdateProduct(callCtx(t, admin...), &catalogv1.UpdateProductRequest{
+		Product:    &catalogv1.Product{Id: u.GetId(), Etag: u.GetEtag(), Description: "Now with a description."},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}},
+	})
+	if err != nil || sparse.GetProduct().GetDescription() != "Now with a description." || sparse.GetProduct().GetTitle() != in.Title {
+		t.Fatalf("UpdateProduct(sparse description) = %v, %v; want the description set, the rest kept", sparse.GetProduct(), err)
+	}
+	u = sparse.GetProduct()
+	_, err = h.client.UpdateProduct(callCtx(t, admin...), &catalogv1.UpdateProductRequest{
+		Product:    &catalogv1.Product{Id: u.GetId(), Etag: u.GetEtag()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}},
+	})
+	wantStatus(t, "UpdateProduct(title emptied)", err, codes.InvalidArgument, catalog.ReasonProductInvalid, "product.title")
+	_, err = h.client.UpdateProduct(callCtx(t, admin...), &catalogv1.UpdateProductRequest{
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}},
+	})
+	wantStatus(t, "UpdateProduct(no product)", err, codes.InvalidArgument, catalog.ReasonProductInvalid, "product.id")
 
 	// brand (added in v1.1) is stored and updatable like any field.
 	rebrand := proto.CloneOf(u)

@@ -1386,7 +1386,10 @@ func (x *CreateProductResponse) GetProduct() *Product {
 // UpdateProductRequest changes a product.
 type UpdateProductRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Product carries the id, the etag last read and the new values.
+	// Product carries the id, the etag last read and the new values of the
+	// fields update_mask names; the others may be left empty. Its rules are
+	// checked by the catalog on the product as updated, not here on the
+	// message as a whole (which would demand every field).
 	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// UpdateMask names the fields to change.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -3045,7 +3048,7 @@ const file_bazaar_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x15CreateProductResponse\x124\n" +
 	"\aproduct\x18\x01 \x01(\v2\x1a.bazaar.catalog.v1.ProductR\aproduct\"\x99\x01\n" +
 	"\x14UpdateProductRequest\x12<\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1a.bazaar.catalog.v1.ProductB\x06\xbaH\x03\xc8\x01\x01R\aproduct\x12C\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1a.bazaar.catalog.v1.ProductB\x06\xbaH\x03\xd8\x01\x03R\aproduct\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"M\n" +
 	"\x15UpdateProductResponse\x124\n" +
