@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
+	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
 	"github.com/bazaarhq/bazaar/examples/helloworld"
@@ -23,6 +25,10 @@ import (
 	"github.com/bazaarhq/bazaar/internal/identity"
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
 	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
+	"github.com/bazaarhq/bazaar/internal/payment"
+	paymentgrpc "github.com/bazaarhq/bazaar/internal/payment/grpcserver"
+	"github.com/bazaarhq/bazaar/internal/payment/processor"
+	paymentstore "github.com/bazaarhq/bazaar/internal/payment/store"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/events"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
@@ -43,6 +49,21 @@ type serviceEnv struct {
 	cfg upConfig
 	log *slog.Logger
 	out io.Writer // the terminal: for what must be shown once
+	// identity is this service's own connection to the identity service.
+	identity identityv1.IdentityServiceClient
+	// dial connects this service to another one of the process by name,
+	// with the process's client stack (transport security, metrics,
+	// tracing, retries, circuit breaker); the process closes it.
+	dial func(target string) (*grpc.ClientConn, error)
+	// shared holds what a service leaves for the ones started after it.
+	shared *sharedEnv
+}
+
+// sharedEnv is filled by services as they start, in the order of services.
+type sharedEnv struct {
+	// identity is the identity service itself, for bootstrapping the
+	// clients of other services (see serviceCredentials).
+	identity *identity.Service
 }
 
 // component is what a started service leaves the process to manage. Every
@@ -64,6 +85,7 @@ var services = []service{
 	}},
 	{name: "identity", start: startIdentity},
 	{name: "catalog", start: startCatalog},
+	{name: "payment", start: startPayment},
 }
 
 // databaseURL is the service's database: the configured URL, or a SQLite
@@ -109,6 +131,7 @@ func startIdentity(ctx context.Context, srv *grpcx.Server, env serviceEnv) (comp
 		fmt.Fprintf(env.out, "bootstrap admin: %s (password from --admin-password)\n", env.cfg.AdminEmail)
 	}
 	identitygrpc.Register(srv, svc)
+	env.shared.identity = svc
 	return component{
 		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, identity.DefaultMaintenanceInterval) },
 		ready: st.DB().Ping,
@@ -150,6 +173,36 @@ func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 			g.Go(func() error { return img.RunSweeper(ctx, time.Hour, images.DefaultSweepGrace, env.log) })
 			return g.Wait()
 		},
+		ready: st.DB().Ping,
+		close: st.Close,
+	}, nil
+}
+
+func startPayment(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error) {
+	url, err := databaseURL(env.cfg, "payment")
+	if err != nil {
+		return component{}, err
+	}
+	st, err := paymentstore.Open(ctx, url, sqldb.WithSchema("payment"))
+	if err != nil {
+		return component{}, err
+	}
+	// The simulated card processor keeps its records in tables of its own
+	// in the payment database, written in its own transactions, as a
+	// remote processor would.
+	proc, err := processor.New(st.DB(), processor.Config{})
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	svc, err := payment.New(st, proc, payment.Config{Logger: env.log})
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	paymentgrpc.Register(srv, svc)
+	return component{
+		// Reconciles payments whose processor outcome is unknown and
+		// prunes idempotency keys past their retention.
+		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, payment.DefaultMaintenanceInterval) },
 		ready: st.DB().Ping,
 		close: st.Close,
 	}, nil

@@ -108,7 +108,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		addrOf[s.name] = lis.Addr().String()
 	}
 
-	env := serviceEnv{cfg: cfg, out: out}
+	env := serviceEnv{cfg: cfg, out: out, shared: &sharedEnv{}}
 	for i, s := range services {
 		r := &started[i]
 		// Each service verifies callers itself: access tokens against the
@@ -154,6 +154,24 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 			return err
 		}
 		env.log = log.With("service", s.name)
+		env.identity = idClient
+		env.dial = func(target string) (*grpc.ClientConn, error) {
+			creds, err := transport.clientCredentials(s.name, target)
+			if err != nil {
+				return nil, err
+			}
+			cc, err := grpcx.NewClient(addrOf[target],
+				grpcx.WithTransportCredentials(creds),
+				grpcx.WithClientMetrics(metrics.Client),
+				grpcx.WithTracerProvider(tracing.Provider),
+				grpcx.WithPropagator(tracing.Propagator),
+			)
+			if err != nil {
+				return nil, fmt.Errorf("%s client: %w", target, err)
+			}
+			conns = append(conns, cc)
+			return cc, nil
+		}
 		if r.comp, err = s.start(ctx, r.srv, env); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

@@ -15,13 +15,16 @@ import (
 
 // MethodCost returns the cost md declares with the
 // (bazaar.options.v1.rate_limit) method option: 1 when the option is unset
-// or its cost is 0.
+// or its cost is 0, and 0 for an exempt method.
 func MethodCost(md protoreflect.MethodDescriptor) int {
 	opts := md.Options()
 	if opts == nil || !proto.HasExtension(opts, optionsv1.E_RateLimit) {
 		return 1
 	}
 	rl, _ := proto.GetExtension(opts, optionsv1.E_RateLimit).(*optionsv1.RateLimit)
+	if rl.GetExempt() {
+		return 0
+	}
 	c := rl.GetCost()
 	if c == 0 {
 		return 1

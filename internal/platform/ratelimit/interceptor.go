@@ -55,8 +55,11 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // admit charges the caller of ctx for one call of method. It returns nil,
 // or how long to wait and the error to answer with.
 func (l *Limiter) admit(ctx context.Context, method string) (time.Duration, error) {
-	key, anonymous := l.Key(ctx)
 	cost := l.Cost(method)
+	if cost == 0 { // exempt
+		return 0, nil
+	}
+	key, anonymous := l.Key(ctx)
 	ok, wait := l.Allow(key, cost, anonymous)
 	if ok {
 		return 0, nil

@@ -161,6 +161,7 @@ func TestCost(t *testing.T) {
 		{"/bazaar.identity.v1.IdentityService/Register", 10},
 		{"/bazaar.identity.v1.IdentityService/Refresh", 5},
 		{"/bazaar.identity.v1.IdentityService/Token", 5},
+		{"/bazaar.identity.v1.IdentityService/GetJwks", 0}, // exempt
 		{getMe, 1},    // no option
 		{sayHello, 1}, // no option
 		{"/no.such.Service/Method", 1},
@@ -354,5 +355,12 @@ func TestInterceptorsDirect(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("handler ran %d times, want 1", calls)
+	}
+	// The caller's bucket is empty; an exempt method still runs.
+	jwks := &grpc.UnaryServerInfo{FullMethod: "/bazaar.identity.v1.IdentityService/GetJwks"}
+	for range 5 {
+		if _, err := unary(ctx, nil, jwks, handler); err != nil {
+			t.Fatalf("interceptor(GetJwks) with an empty bucket = %v, want it exempt", err)
+		}
 	}
 }

@@ -2156,7 +2156,7 @@ const file_bazaar_identity_v1_identity_proto_rawDesc = "" +
 	"token_type\x18\x02 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
 	"expires_in\x18\x03 \x01(\x03R\texpiresIn\x12\x14\n" +
-	"\x05scope\x18\x04 \x01(\tR\x05scope2\x9a\f\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope2\xa0\f\n" +
 	"\x0fIdentityService\x12c\n" +
 	"\bRegister\x12#.bazaar.identity.v1.RegisterRequest\x1a$.bazaar.identity.v1.RegisterResponse\"\f\x8a\xb5\x18\x02\b\x01\x92\xb5\x18\x02\b\n" +
 	"\x12Z\n" +
@@ -2167,8 +2167,8 @@ const file_bazaar_identity_v1_identity_proto_rawDesc = "" +
 	"\x05GetMe\x12 .bazaar.identity.v1.GetMeRequest\x1a!.bazaar.identity.v1.GetMeResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12]\n" +
 	"\bUpdateMe\x12#.bazaar.identity.v1.UpdateMeRequest\x1a$.bazaar.identity.v1.UpdateMeResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12u\n" +
 	"\tListUsers\x12$.bazaar.identity.v1.ListUsersRequest\x1a%.bazaar.identity.v1.ListUsersResponse\"\x1b\x8a\xb5\x18\x17\x1a\x05admin*\x0eidentity:admin\x12~\n" +
-	"\fSetUserRoles\x12'.bazaar.identity.v1.SetUserRolesRequest\x1a(.bazaar.identity.v1.SetUserRolesResponse\"\x1b\x8a\xb5\x18\x17\x1a\x05admin*\x0eidentity:admin\x12Z\n" +
-	"\aGetJwks\x12\".bazaar.identity.v1.GetJwksRequest\x1a#.bazaar.identity.v1.GetJwksResponse\"\x06\x8a\xb5\x18\x02\b\x01\x12i\n" +
+	"\fSetUserRoles\x12'.bazaar.identity.v1.SetUserRolesRequest\x1a(.bazaar.identity.v1.SetUserRolesResponse\"\x1b\x8a\xb5\x18\x17\x1a\x05admin*\x0eidentity:admin\x12`\n" +
+	"\aGetJwks\x12\".bazaar.identity.v1.GetJwksRequest\x1a#.bazaar.identity.v1.GetJwksResponse\"\f\x8a\xb5\x18\x02\b\x01\x92\xb5\x18\x02\x10\x01\x12i\n" +
 	"\fCreateApiKey\x12'.bazaar.identity.v1.CreateApiKeyRequest\x1a(.bazaar.identity.v1.CreateApiKeyResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12f\n" +
 	"\vListApiKeys\x12&.bazaar.identity.v1.ListApiKeysRequest\x1a'.bazaar.identity.v1.ListApiKeysResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12i\n" +
 	"\fRevokeApiKey\x12'.bazaar.identity.v1.RevokeApiKeyRequest\x1a(.bazaar.identity.v1.RevokeApiKeyResponse\"\x06\x8a\xb5\x18\x02\x10\x01\x12i\n" +

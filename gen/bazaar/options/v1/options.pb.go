@@ -124,7 +124,13 @@ type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Cost is how many tokens one call takes from the caller's bucket.
 	// Unset or 0 means 1; expensive methods (sign-in, search) cost more.
-	Cost          uint32 `protobuf:"varint,1,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost uint32 `protobuf:"varint,1,opt,name=cost,proto3" json:"cost,omitempty"`
+	// Exempt methods take nothing from anyone's bucket: the services' own
+	// plumbing, which every service calls on behalf of its callers (the
+	// token-verification keys). Limiting them as the
+	// anonymous traffic of an address would let a burst of sign-ins from
+	// that address stop token verification for everyone.
+	Exempt        bool `protobuf:"varint,2,opt,name=exempt,proto3" json:"exempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -164,6 +170,13 @@ func (x *RateLimit) GetCost() uint32 {
 		return x.Cost
 	}
 	return 0
+}
+
+func (x *RateLimit) GetExempt() bool {
+	if x != nil {
+		return x.Exempt
+	}
+	return false
 }
 
 var file_bazaar_options_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
@@ -208,9 +221,10 @@ const file_bazaar_options_v1_options_proto_rawDesc = "" +
 	"\rauthenticated\x18\x02 \x01(\bR\rauthenticated\x12\x14\n" +
 	"\x05roles\x18\x03 \x03(\tR\x05roles\x12\x1a\n" +
 	"\bservices\x18\x04 \x03(\tR\bservices\x12\x16\n" +
-	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"\x1f\n" +
+	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"7\n" +
 	"\tRateLimit\x12\x12\n" +
-	"\x04cost\x18\x01 \x01(\rR\x04cost:Y\n" +
+	"\x04cost\x18\x01 \x01(\rR\x04cost\x12\x16\n" +
+	"\x06exempt\x18\x02 \x01(\bR\x06exempt:Y\n" +
 	"\x06policy\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\v2\x1f.bazaar.options.v1.MethodPolicyR\x06policy:]\n" +
 	"\n" +
 	"rate_limit\x12\x1e.google.protobuf.MethodOptions\x18҆\x03 \x01(\v2\x1c.bazaar.options.v1.RateLimitR\trateLimitB<Z:github.com/bazaarhq/bazaar/gen/bazaar/options/v1;optionsv1b\x06proto3"
