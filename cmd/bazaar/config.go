@@ -36,6 +36,7 @@ type upConfig struct {
 	AnonymousRate rateLimit           // an anonymous caller's budget, per IP
 	TLS           bool                // TLS 1.3 on every gRPC listener, mTLS between services
 	ClientCerts   tlsx.ClientAuthMode // with TLS: must callers present a certificate?
+	Failpoints    string              // crash tests only: saga points where the order service pauses
 }
 
 // serviceAddr is where service number i (in services order) listens.
@@ -122,6 +123,7 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 		}
 		fs.TextVar(r.into, r.flag, *r.into, r.what+" as RATE/BURST, e.g. 50/100 (env BAZAAR_"+r.env+")")
 	}
+	fs.StringVar(&cfg.Failpoints, "failpoints", env("FAILPOINTS", ""), "TESTING ONLY: comma-separated order saga points (after-authorize, ...) where the saga pauses once, printing \"failpoint NAME reached\", for crash tests (env BAZAAR_FAILPOINTS)")
 	fs.StringVar(&cfg.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@bazaar.local"), "bootstrap admin of a fresh identity database (env BAZAAR_ADMIN_EMAIL)")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "its password; empty generates one and prints it once (env BAZAAR_ADMIN_PASSWORD)")
 	for _, s := range services {

@@ -12,9 +12,11 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
+	paymentv1 "github.com/bazaarhq/bazaar/gen/bazaar/payment/v1"
 
 	"github.com/bazaarhq/bazaar/examples/calculator"
 	"github.com/bazaarhq/bazaar/examples/helloworld"
@@ -25,6 +27,10 @@ import (
 	"github.com/bazaarhq/bazaar/internal/identity"
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
 	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
+	"github.com/bazaarhq/bazaar/internal/order"
+	ordergrpc "github.com/bazaarhq/bazaar/internal/order/grpcserver"
+	"github.com/bazaarhq/bazaar/internal/order/remote"
+	orderstore "github.com/bazaarhq/bazaar/internal/order/store"
 	"github.com/bazaarhq/bazaar/internal/payment"
 	paymentgrpc "github.com/bazaarhq/bazaar/internal/payment/grpcserver"
 	"github.com/bazaarhq/bazaar/internal/payment/processor"
@@ -54,7 +60,9 @@ type serviceEnv struct {
 	// dial connects this service to another one of the process by name,
 	// with the process's client stack (transport security, metrics,
 	// tracing, retries, circuit breaker); the process closes it.
-	dial func(target string) (*grpc.ClientConn, error)
+	dial func(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error)
+	// process ends when the process stops.
+	process context.Context
 	// shared holds what a service leaves for the ones started after it.
 	shared *sharedEnv
 }
@@ -86,6 +94,7 @@ var services = []service{
 	{name: "identity", start: startIdentity},
 	{name: "catalog", start: startCatalog},
 	{name: "payment", start: startPayment},
+	{name: "order", start: startOrder},
 }
 
 // databaseURL is the service's database: the configured URL, or a SQLite
@@ -205,5 +214,49 @@ func startPayment(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, payment.DefaultMaintenanceInterval) },
 		ready: st.DB().Ping,
 		close: st.Close,
+	}, nil
+}
+
+// orderScopes are what the order service's OAuth2 client holds when it is
+// not known by its certificate: reserving stock and moving money.
+var orderScopes = []string{"inventory:reserve", "payments:write"}
+
+func startOrder(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error) {
+	url, err := databaseURL(env.cfg, "order")
+	if err != nil {
+		return component{}, err
+	}
+	// The order service calls the catalog and payment services as itself:
+	// by its certificate with TLS, else with client credentials.
+	callOpts, err := serviceCallOptions(ctx, env, "order", orderScopes)
+	if err != nil {
+		return component{}, err
+	}
+	catConn, err := env.dial("catalog", callOpts...)
+	if err != nil {
+		return component{}, err
+	}
+	payConn, err := env.dial("payment", callOpts...)
+	if err != nil {
+		return component{}, err
+	}
+	st, err := orderstore.Open(ctx, url, sqldb.WithSchema("order"))
+	if err != nil {
+		return component{}, err
+	}
+	svc, err := order.New(st,
+		remote.NewCatalog(catalogv1.NewCatalogServiceClient(catConn)),
+		remote.NewPayments(paymentv1.NewPaymentServiceClient(payConn)),
+		order.Config{Logger: env.log, Failpoint: failpoints(env.process, env.cfg.Failpoints, env.out)},
+	)
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	ordergrpc.Register(srv, svc)
+	return component{
+		// Resumes every saga in flight, after a crash too.
+		run:   svc.Run,
+		ready: st.DB().Ping,
+		close: func() error { svc.Close(); return st.Close() },
 	}, nil
 }

@@ -108,7 +108,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		addrOf[s.name] = lis.Addr().String()
 	}
 
-	env := serviceEnv{cfg: cfg, out: out, shared: &sharedEnv{}}
+	env := serviceEnv{cfg: cfg, out: out, process: ctx, shared: &sharedEnv{}}
 	for i, s := range services {
 		r := &started[i]
 		// Each service verifies callers itself: access tokens against the
@@ -155,7 +155,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 		}
 		env.log = log.With("service", s.name)
 		env.identity = idClient
-		env.dial = func(target string) (*grpc.ClientConn, error) {
+		env.dial = func(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 			creds, err := transport.clientCredentials(s.name, target)
 			if err != nil {
 				return nil, err
@@ -165,6 +165,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) (err error) {
 				grpcx.WithClientMetrics(metrics.Client),
 				grpcx.WithTracerProvider(tracing.Provider),
 				grpcx.WithPropagator(tracing.Propagator),
+				grpcx.WithDialOptions(opts...),
 			)
 			if err != nil {
 				return nil, fmt.Errorf("%s client: %w", target, err)

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/type/money"
+	"google.golang.org/grpc/codes"
+
+	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
+	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
+	orderv1 "github.com/bazaarhq/bazaar/gen/bazaar/order/v1"
+	"github.com/bazaarhq/bazaar/internal/platform/errs"
+)
+
+// shop is a running `bazaar up` with an admin and clients of its APIs.
+type shop struct {
+	addrs   map[string]string
+	admin   context.Context // carries the admin's token
+	id      identityv1.IdentityServiceClient
+	catalog catalogv1.CatalogServiceClient
+	orders  orderv1.OrderServiceClient
+}
+
+func openShop(t *testing.T, addrs map[string]string, adminPassword string) *shop {
+	t.Helper()
+	s := &shop{
+		addrs:   addrs,
+		id:      identityv1.NewIdentityServiceClient(dial(t, addrs["identity"])),
+		catalog: catalogv1.NewCatalogServiceClient(dial(t, addrs["catalog"])),
+		orders:  orderv1.NewOrderServiceClient(dial(t, addrs["order"])),
+	}
+	login, err := s.id.Login(t.Context(), &identityv1.LoginRequest{Email: "admin@bazaar.local", Password: adminPassword})
+	if err != nil {
+		t.Fatalf("admin Login() = %v", err)
+	}
+	s.admin = bearer(t.Context(), login.GetTokens().GetAccessToken())
+	return s
+}
+
+// stockedProduct creates an active product of price EUR units with units
+// in stock and returns its id.
+func (s *shop) stockedProduct(t *testing.T, sku string, units int64, stock int64) string {
+	t.Helper()
+	created, err := s.catalog.CreateProduct(s.admin, &catalogv1.CreateProductRequest{RequestId: uuid.NewString(), Product: &catalogv1.Product{
+		Sku: sku, Title: "Product " + sku, Category: "test", Status: catalogv1.ProductStatus_PRODUCT_STATUS_ACTIVE,
+		Price: &money.Money{CurrencyCode: "EUR", Units: units},
+	}})
+	if err != nil {
+		t.Fatalf("CreateProduct(%s) = %v", sku, err)
+	}
+	if _, err := s.catalog.AdjustStock(s.admin, &catalogv1.AdjustStockRequest{Sku: sku, Delta: stock, Reason: "delivery", RequestId: uuid.NewString()}); err != nil {
+		t.Fatalf("AdjustStock(%s) = %v", sku, err)
+	}
+	return created.GetProduct().GetId()
+}
+
+func (s *shop) stock(t *testing.T, sku string) *catalogv1.Stock {
+	t.Helper()
+	resp, err := s.catalog.GetStock(t.Context(), &catalogv1.GetStockRequest{Skus: []string{sku}})
+	if err != nil {
+		t.Fatalf("GetStock(%s) = %v", sku, err)
+	}
+	return resp.GetStocks()[0]
+}
+
+// TestUpCheckout: through `bazaar up` (plaintext, so the order service
+// proves itself with its OAuth2 client), a customer's cart checks out and
+// pays, a declined card cancels and gives the stock back, the order's
+// transitions replay from WatchOrder, and another customer cannot see it.
+func TestUpCheckout(t *testing.T) {
+	t.Parallel()
+	const adminPassword = "admin password 4 tests"
+	dir := t.TempDir()
+	addrs, stop := startUpIn(t, dir, "--admin-password", adminPassword)
+	s := openShop(t, addrs, adminPassword)
+	mug := s.stockedProduct(t, "MUG-1", 12, 5)
+
+	alice := bearer(t.Context(), signUp(t, s.id, "alice@example.com"))
+	if _, err := s.orders.AddCartItem(alice, &orderv1.AddCartItemRequest{ProductId: mug, Quantity: 2}); err != nil {
+		t.Fatalf("AddCartItem() = %v", err)
+	}
+	placed, err := s.orders.PlaceOrder(alice, &orderv1.PlaceOrderRequest{
+		IdempotencyKey: uuid.NewString(), CardNumber: "4242424242424242", Source: &orderv1.PlaceOrderRequest_UseCart{UseCart: true},
+	})
+	if err != nil {
+		t.Fatalf("PlaceOrder() = %v", err)
+	}
+	o := placed.GetOrder()
+	if o.GetStatus() != orderv1.OrderStatus_ORDER_STATUS_COMPLETED || o.GetTotal().GetUnits() != 24 || o.GetPaymentId() == "" {
+		t.Fatalf("PlaceOrder() = %v, want COMPLETED, EUR 24, paid", o)
+	}
+	if st := s.stock(t, "MUG-1"); st.GetAvailable() != 3 || st.GetSold() != 2 || st.GetReserved() != 0 {
+		t.Errorf("stock after the order = %v, want 3 available, 2 sold", st)
+	}
+	cart, err := s.orders.GetCart(alice, &orderv1.GetCartRequest{})
+	if err != nil || len(cart.GetCart().GetLines()) != 0 {
+		t.Errorf("GetCart() after ordering it = %v, %v; want it empty", cart.GetCart(), err)
+	}
+
+	// The declined card: the reservation is released, the order cancelled
+	// with the decline as its reason.
+	declined, err := s.orders.PlaceOrder(alice, &orderv1.PlaceOrderRequest{
+		IdempotencyKey: uuid.NewString(), CardNumber: "4000000000000002",
+		Source: &orderv1.PlaceOrderRequest_Items{Items: &orderv1.LineItems{Items: []*orderv1.LineItem{{ProductId: mug, Quantity: 1}}}},
+	})
+	if err != nil {
+		t.Fatalf("PlaceOrder(declined card) = %v", err)
+	}
+	if d := declined.GetOrder(); d.GetStatus() != orderv1.OrderStatus_ORDER_STATUS_CANCELLED || d.GetCancelReasonCode() != "PAYMENT_DECLINED" {
+		t.Errorf("PlaceOrder(declined card) = %v, want CANCELLED for PAYMENT_DECLINED", d)
+	}
+	if st := s.stock(t, "MUG-1"); st.GetAvailable() != 3 || st.GetReserved() != 0 {
+		t.Errorf("stock after the declined order = %v, want 3 available, none reserved", st)
+	}
+
+	// WatchOrder replays the paid order's transitions and ends.
+	watch, err := s.orders.WatchOrder(alice, &orderv1.WatchOrderRequest{Id: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *orderv1.OrderTransition
+	n := 0
+	for {
+		msg, err := watch.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("WatchOrder().Recv() = %v", err)
+		}
+		last = msg.GetTransition()
+		n++
+	}
+	if n < 2 || last.GetStatus() != orderv1.OrderStatus_ORDER_STATUS_COMPLETED {
+		t.Errorf("WatchOrder() gave %d transitions ending with %v, want several ending COMPLETED", n, last)
+	}
+
+	bob := bearer(t.Context(), signUp(t, s.id, "bob@example.com"))
+	_, err = s.orders.GetOrder(bob, &orderv1.GetOrderRequest{Id: o.GetId()})
+	if errs.FromError(err).Code != codes.NotFound {
+		t.Errorf("GetOrder(alice's order) as bob = %v, want NotFound", err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run(up) after cancel = %v", err)
+	}
+
+	// The order service's client was made once and is reused at the next
+	// start, its secret readable by the owner only.
+	fi, err := os.Stat(filepath.Join(dir, "secrets", "order-client.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("order client secret file: %v, %v; want mode 0600", fi, err)
+	}
+	addrs, stop = startUpIn(t, dir, "--admin-password", adminPassword)
+	s = openShop(t, addrs, adminPassword)
+	again, err := s.orders.PlaceOrder(alice, &orderv1.PlaceOrderRequest{
+		IdempotencyKey: uuid.NewString(), CardNumber: "4242424242424242",
+		Source: &orderv1.PlaceOrderRequest_Items{Items: &orderv1.LineItems{Items: []*orderv1.LineItem{{ProductId: mug, Quantity: 1}}}},
+	})
+	if err != nil || again.GetOrder().GetStatus() != orderv1.OrderStatus_ORDER_STATUS_COMPLETED {
+		t.Errorf("PlaceOrder() after a restart = %v, %v; want COMPLETED", again.GetOrder(), err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run(up) after cancel = %v", err)
+	}
+}
