@@ -10,14 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
+	orderv1 "github.com/bazaarhq/bazaar/gen/bazaar/order/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/tlsx"
 )
 
@@ -84,7 +87,7 @@ func foreignClientCreds(t *testing.T, certFile, keyFile, caFile string) credenti
 func TestUpTLS(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	addrs, stop := startUpIn(t, dataDir, "--tls")
+	addrs, stop := startUpIn(t, dataDir, "--tls", "--admin-password", "admin password 4 tests")
 	addr := addrs["helloworld"]
 	layout := tlsx.Layout{Dir: tlsx.CertsDir(dataDir)}
 
@@ -122,6 +125,36 @@ func TestUpTLS(t *testing.T) {
 	if _, err := hello.SayHello(apiKey(t.Context(), key.GetSecret()), &helloworldv1.SayHelloRequest{Name: "k"}); err != nil {
 		t.Errorf("SayHello(API key) over TLS = %v, want OK (helloworld verifies the key with identity over mTLS)", err)
 	}
+	// A checkout: the order service reserves stock and takes payment as
+	// itself, known by its certificate (no client credentials with TLS).
+	login, err := id.Login(t.Context(), &identityv1.LoginRequest{Email: "admin@bazaar.local", Password: "admin password 4 tests"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := bearer(t.Context(), login.GetTokens().GetAccessToken())
+	cat := catalogv1.NewCatalogServiceClient(withCreds(t, addrs["catalog"], tlsx.ClientCredentials(mine, "catalog")))
+	p, err := cat.CreateProduct(admin, &catalogv1.CreateProductRequest{RequestId: "3b0f6b3c-2f4e-4f55-9a51-6f0e1c2d3a41", Product: &catalogv1.Product{
+		Sku: "TLS-1", Title: "Padlock", Category: "hardware", Status: catalogv1.ProductStatus_PRODUCT_STATUS_ACTIVE,
+		Price: &money.Money{CurrencyCode: "EUR", Units: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.AdjustStock(admin, &catalogv1.AdjustStockRequest{Sku: "TLS-1", Delta: 1, Reason: "delivery", RequestId: "0c3e3c1e-8a55-4a62-9d6b-2b4f1e7a9c02"}); err != nil {
+		t.Fatal(err)
+	}
+	orders := orderv1.NewOrderServiceClient(withCreds(t, addrs["order"], tlsx.ClientCredentials(mine, "order")))
+	placed, err := orders.PlaceOrder(bearer(t.Context(), token), &orderv1.PlaceOrderRequest{
+		IdempotencyKey: "tls-order", CardNumber: "4242424242424242",
+		Source: &orderv1.PlaceOrderRequest_Items{Items: &orderv1.LineItems{Items: []*orderv1.LineItem{{ProductId: p.GetProduct().GetId(), Quantity: 1}}}},
+	})
+	if err != nil || placed.GetOrder().GetStatus() != orderv1.OrderStatus_ORDER_STATUS_COMPLETED {
+		t.Errorf("PlaceOrder() over TLS = %v, %v; want COMPLETED", placed.GetOrder(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "secrets")); !os.IsNotExist(err) {
+		t.Errorf("with TLS no service client secret should be made (stat secrets: %v)", err)
+	}
+
 	start := time.Now()
 	if err := stop(); err != nil {
 		t.Errorf("run(up --tls) after cancel = %v, want nil", err)
