@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -16,6 +17,8 @@ import (
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
 	orderv1 "github.com/bazaarhq/bazaar/gen/bazaar/order/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
+	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
+	"github.com/bazaarhq/bazaar/test/invariants"
 )
 
 // shop is a running `bazaar up` with an admin and clients of its APIs.
@@ -149,6 +152,7 @@ func TestUpCheckout(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("run(up) after cancel = %v", err)
 	}
+	checkInvariants(t, dir)
 
 	// The order service's client was made once and is reused at the next
 	// start, its secret readable by the owner only.
@@ -167,5 +171,58 @@ func TestUpCheckout(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("run(up) after cancel = %v", err)
+	}
+	checkInvariants(t, dir)
+	testCheckerCatches(t, dir)
+}
+
+// checkInvariants fails the test unless the saga's invariants hold over
+// the databases of a stopped `bazaar up` in dir.
+func checkInvariants(t *testing.T, dir string) {
+	t.Helper()
+	r, err := invariants.Check(t.Context(), invariants.ForDataDir(dir))
+	if err != nil {
+		t.Fatalf("invariants.Check() = %v", err)
+	}
+	if !r.OK() {
+		t.Errorf("invariants broken:\n%s", r)
+	}
+}
+
+// testCheckerCatches corrupts the databases of a stopped `bazaar up` one
+// way at a time and wants the checker to name the broken invariant.
+func testCheckerCatches(t *testing.T, dir string) {
+	dbs := invariants.ForDataDir(dir)
+	for _, tc := range []struct {
+		name, db, schema, corrupt, undo, want string
+	}{
+		{"a unit sold twice", dbs.Catalog, "catalog", `UPDATE stocks SET sold = sold + 1`, `UPDATE stocks SET sold = sold - 1`, "3: "},
+		{"a skipped transition", dbs.Order, "order", `UPDATE order_transitions SET status = 3 WHERE sequence = 1`, `UPDATE order_transitions SET status = 1 WHERE sequence = 1`, "4: "},
+		{"an order left pending", dbs.Order, "order", `UPDATE orders SET status = 1 WHERE status = 2`, `UPDATE orders SET status = 2 WHERE status = 1`, "pending"},
+		{"a lost event", dbs.Order, "order", `UPDATE outbox SET aggregate_id = 'elsewhere' WHERE id = 1`, "", "7: "},
+		{"a refund with no ledger entry", dbs.Payment, "payment", `UPDATE payments SET refunded = captured WHERE captured > 0`, "", "1: "},
+	} {
+		db, err := sqldb.Open(t.Context(), tc.db, sqldb.WithSchema(tc.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string) {
+			if q == "" {
+				return
+			}
+			if _, err := db.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %s: %v", tc.name, q, err)
+			}
+		}
+		exec(tc.corrupt)
+		r, err := invariants.Check(t.Context(), dbs)
+		if err != nil {
+			t.Fatalf("%s: invariants.Check() = %v", tc.name, err)
+		}
+		if r.OK() || !strings.Contains(r.String(), tc.want) {
+			t.Errorf("%s: the checker said %s, want a %q finding", tc.name, r, tc.want)
+		}
+		exec(tc.undo)
+		_ = db.Close()
 	}
 }
