@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
@@ -225,4 +230,174 @@ func testCheckerCatches(t *testing.T, dir string) {
 		exec(tc.undo)
 		_ = db.Close()
 	}
+}
+
+func itemsOf(productID string, quantity int64) *orderv1.PlaceOrderRequest_Items {
+	return &orderv1.PlaceOrderRequest_Items{Items: &orderv1.LineItems{Items: []*orderv1.LineItem{{ProductId: productID, Quantity: quantity}}}}
+}
+
+// TestUpCheckoutCards: every test card of the simulated processor through
+// the whole system, each ending where it must, and the invariants over all
+// three databases afterwards.
+func TestUpCheckoutCards(t *testing.T) {
+	t.Parallel()
+	const adminPassword = "admin password 4 tests"
+	dir := t.TempDir()
+	addrs, stop := startUpIn(t, dir, "--admin-password", adminPassword)
+	s := openShop(t, addrs, adminPassword)
+	lamp := s.stockedProduct(t, "LAMP-1", 30, 100)
+	scarce := s.stockedProduct(t, "RARE-1", 500, 1)
+	carol := bearer(t.Context(), signUp(t, s.id, "carol@example.com"))
+
+	for _, tc := range []struct {
+		name, card, product string
+		quantity            int64
+		status              orderv1.OrderStatus
+		reason              string
+	}{
+		{"success", "4242424242424242", lamp, 2, orderv1.OrderStatus_ORDER_STATUS_COMPLETED, ""},
+		{"declined", "4000000000000002", lamp, 1, orderv1.OrderStatus_ORDER_STATUS_CANCELLED, "PAYMENT_DECLINED"},
+		{"insufficient funds", "4000000000009995", lamp, 1, orderv1.OrderStatus_ORDER_STATUS_CANCELLED, "PAYMENT_DECLINED"},
+		{"transient twice, then paid", "4000000000000341", lamp, 1, orderv1.OrderStatus_ORDER_STATUS_COMPLETED, ""},
+		{"charged, then timed out: reconciled", "4000000000000259", lamp, 1, orderv1.OrderStatus_ORDER_STATUS_COMPLETED, ""},
+		{"short of stock", "4242424242424242", scarce, 2, orderv1.OrderStatus_ORDER_STATUS_CANCELLED, "INSUFFICIENT_STOCK"},
+	} {
+		placed, err := s.orders.PlaceOrder(carol, &orderv1.PlaceOrderRequest{
+			IdempotencyKey: uuid.NewString(), CardNumber: tc.card, Source: itemsOf(tc.product, tc.quantity),
+		})
+		if err != nil {
+			t.Errorf("%s: PlaceOrder() = %v", tc.name, err)
+			continue
+		}
+		o := waitTerminal(t, s.orders, carol, placed.GetOrder())
+		if o.GetStatus() != tc.status || o.GetCancelReasonCode() != tc.reason {
+			t.Errorf("%s: order ended %v (%s: %s), want %v %s", tc.name, o.GetStatus(), o.GetCancelReasonCode(), o.GetCancelReason(), tc.status, tc.reason)
+		}
+	}
+	// A completed order cancelled: refunded, its units back on sale.
+	placed, err := s.orders.PlaceOrder(carol, &orderv1.PlaceOrderRequest{
+		IdempotencyKey: uuid.NewString(), CardNumber: "4242424242424242", Source: itemsOf(lamp, 3),
+	})
+	if err != nil || placed.GetOrder().GetStatus() != orderv1.OrderStatus_ORDER_STATUS_COMPLETED {
+		t.Fatalf("PlaceOrder() = %v, %v", placed.GetOrder(), err)
+	}
+	before := s.stock(t, "LAMP-1")
+	cancelled, err := s.orders.CancelOrder(carol, &orderv1.CancelOrderRequest{Id: placed.GetOrder().GetId(), Reason: "changed my mind"})
+	if err != nil {
+		t.Fatalf("CancelOrder(completed) = %v", err)
+	}
+	if o := waitTerminal(t, s.orders, carol, cancelled.GetOrder()); o.GetStatus() != orderv1.OrderStatus_ORDER_STATUS_CANCELLED {
+		t.Errorf("cancelled order ended %v, want CANCELLED", o.GetStatus())
+	}
+	if after := s.stock(t, "LAMP-1"); after.GetAvailable() != before.GetAvailable()+3 || after.GetSold() != before.GetSold()-3 {
+		t.Errorf("stock after cancelling a completed order of 3 = %v, want 3 back from %v", after, before)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run(up) after cancel = %v", err)
+	}
+	checkInvariants(t, dir)
+}
+
+// waitTerminal polls the order until it is completed or cancelled (the
+// saga may still be retrying when PlaceOrder answers).
+func waitTerminal(t *testing.T, orders orderv1.OrderServiceClient, ctx context.Context, o *orderv1.Order) *orderv1.Order {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		switch o.GetStatus() {
+		case orderv1.OrderStatus_ORDER_STATUS_COMPLETED, orderv1.OrderStatus_ORDER_STATUS_CANCELLED:
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s still %v after 30s (step %v)", o.GetId(), o.GetStatus(), o.GetStep())
+		}
+		time.Sleep(50 * time.Millisecond)
+		got, err := orders.GetOrder(ctx, &orderv1.GetOrderRequest{Id: o.GetId()})
+		if err != nil {
+			t.Fatalf("GetOrder(%s) = %v", o.GetId(), err)
+		}
+		o = got.GetOrder()
+	}
+}
+
+// TestUpCheckoutConcurrency: ten concurrent PlaceOrders with one key make
+// one order and one charge and answer identically; the key with another
+// request is refused; fifty buyers racing for the last three units make
+// exactly three completed orders. The invariants hold after.
+func TestUpCheckoutConcurrency(t *testing.T) {
+	t.Parallel()
+	const adminPassword = "admin password 4 tests"
+	dir := t.TempDir()
+	addrs, stop := startUpIn(t, dir, "--admin-password", adminPassword)
+	s := openShop(t, addrs, adminPassword)
+	kettle := s.stockedProduct(t, "KETTLE-1", 40, 10)
+	last := s.stockedProduct(t, "LAST-1", 90, 3)
+	dave := bearer(t.Context(), signUp(t, s.id, "dave@example.com"))
+
+	req := &orderv1.PlaceOrderRequest{IdempotencyKey: uuid.NewString(), CardNumber: "4242424242424242", Source: itemsOf(kettle, 1)}
+	answers := make([]*orderv1.PlaceOrderResponse, 10)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Go(func() {
+			resp, err := s.orders.PlaceOrder(dave, req)
+			if err != nil {
+				t.Errorf("PlaceOrder() #%d = %v", i, err)
+			}
+			answers[i] = resp
+		})
+	}
+	wg.Wait()
+	for i, a := range answers[1:] {
+		if !proto.Equal(a, answers[0]) {
+			t.Errorf("answer #%d = %v, want the same as #0: %v", i+1, a, answers[0])
+		}
+	}
+	if again, err := s.orders.PlaceOrder(dave, req); err != nil || !proto.Equal(again, answers[0]) {
+		t.Errorf("PlaceOrder() again, sequentially = %v, %v; want the first answer", again, err)
+	}
+	other := proto.CloneOf(req)
+	other.Source = itemsOf(kettle, 2)
+	_, err := s.orders.PlaceOrder(dave, other)
+	if d := errs.FromError(err); d.Code != codes.InvalidArgument || d.Reason != "IDEMPOTENCY_KEY_REUSED" {
+		t.Errorf("PlaceOrder(same key, other items) = %v, want InvalidArgument IDEMPOTENCY_KEY_REUSED", err)
+	}
+	list, err := s.orders.ListOrders(dave, &orderv1.ListOrdersRequest{})
+	if err != nil || len(list.GetOrders()) != 1 {
+		t.Errorf("ListOrders() after ten identical PlaceOrders = %d orders, %v; want 1", len(list.GetOrders()), err)
+	}
+
+	// Fifty buyers, three units.
+	buyers := make([]context.Context, 50)
+	for i := range buyers {
+		buyers[i] = bearer(t.Context(), signUp(t, s.id, fmt.Sprintf("buyer%d@example.com", i)))
+	}
+	var completed, cancelled atomic.Int64
+	for _, buyer := range buyers {
+		wg.Go(func() {
+			resp, err := s.orders.PlaceOrder(buyer, &orderv1.PlaceOrderRequest{
+				IdempotencyKey: uuid.NewString(), CardNumber: "4242424242424242", Source: itemsOf(last, 1),
+			})
+			if err != nil {
+				t.Errorf("PlaceOrder(last units) = %v", err)
+				return
+			}
+			switch waitTerminal(t, s.orders, buyer, resp.GetOrder()).GetStatus() {
+			case orderv1.OrderStatus_ORDER_STATUS_COMPLETED:
+				completed.Add(1)
+			default:
+				cancelled.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if completed.Load() != 3 || cancelled.Load() != 47 {
+		t.Errorf("50 buyers for 3 units: %d completed, %d cancelled; want 3 and 47", completed.Load(), cancelled.Load())
+	}
+	if st := s.stock(t, "LAST-1"); st.GetAvailable() != 0 || st.GetSold() != 3 || st.GetReserved() != 0 {
+		t.Errorf("stock after the race = %v, want 3 sold, none left", st)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run(up) after cancel = %v", err)
+	}
+	checkInvariants(t, dir)
 }
