@@ -37,6 +37,7 @@ type upConfig struct {
 	TLS           bool                // TLS 1.3 on every gRPC listener, mTLS between services
 	ClientCerts   tlsx.ClientAuthMode // with TLS: must callers present a certificate?
 	Failpoints    string              // crash tests only: saga points where the order service pauses
+	CardLatency   time.Duration       // the simulated card processor's delay per call
 }
 
 // serviceAddr is where service number i (in services order) listens.
@@ -93,6 +94,7 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	logFormat := fs.String("log-format", env("LOG_FORMAT", "text"), "text or json (env BAZAAR_LOG_FORMAT)")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTLP_ENDPOINT", ""), "OTLP/gRPC collector host:port; empty exports no traces (env BAZAAR_OTLP_ENDPOINT)")
 	ratio := fs.String("trace-sample-ratio", env("TRACE_SAMPLE_RATIO", "0.1"), "fraction of new traces recorded (env BAZAAR_TRACE_SAMPLE_RATIO)")
+	cardLatency := fs.String("card-latency", env("CARD_LATENCY", "0s"), "delay of every call to the simulated card processor, e.g. 1s to watch a checkout step by step (env BAZAAR_CARD_LATENCY)")
 	grace := fs.String("shutdown-grace", env("SHUTDOWN_GRACE", "15s"), "how long in-flight calls may finish at shutdown (env BAZAAR_SHUTDOWN_GRACE)")
 	tlsDefault, err := strconv.ParseBool(env("TLS", "false"))
 	if err != nil {
@@ -164,6 +166,9 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	}
 	if cfg.SampleRatio, err = strconv.ParseFloat(*ratio, 64); err != nil {
 		return cfg, fmt.Errorf("trace sample ratio %q: %w", *ratio, err)
+	}
+	if cfg.CardLatency, err = time.ParseDuration(*cardLatency); err != nil || cfg.CardLatency < 0 {
+		return cfg, fmt.Errorf("card latency %q: want a duration >= 0 (%v)", *cardLatency, err)
 	}
 	if cfg.ShutdownGrace, err = time.ParseDuration(*grace); err != nil {
 		return cfg, fmt.Errorf("shutdown grace %q: %w", *grace, err)

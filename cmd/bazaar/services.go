@@ -199,7 +199,7 @@ func startPayment(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 	// The simulated card processor keeps its records in tables of its own
 	// in the payment database, written in its own transactions, as a
 	// remote processor would.
-	proc, err := processor.New(st.DB(), processor.Config{})
+	proc, err := processor.New(st.DB(), processor.Config{Latency: env.cfg.CardLatency})
 	if err != nil {
 		return component{}, errors.Join(err, st.Close())
 	}
