@@ -167,8 +167,11 @@ func parseUpConfig(args []string, getenv func(string) string, out io.Writer) (up
 	if cfg.SampleRatio, err = strconv.ParseFloat(*ratio, 64); err != nil {
 		return cfg, fmt.Errorf("trace sample ratio %q: %w", *ratio, err)
 	}
-	if cfg.CardLatency, err = time.ParseDuration(*cardLatency); err != nil || cfg.CardLatency < 0 {
-		return cfg, fmt.Errorf("card latency %q: want a duration >= 0 (%v)", *cardLatency, err)
+	if cfg.CardLatency, err = time.ParseDuration(*cardLatency); err != nil {
+		return cfg, fmt.Errorf("card latency %q: %w", *cardLatency, err)
+	}
+	if cfg.CardLatency < 0 {
+		return cfg, fmt.Errorf("card latency %q: want a duration >= 0", *cardLatency)
 	}
 	if cfg.ShutdownGrace, err = time.ParseDuration(*grace); err != nil {
 		return cfg, fmt.Errorf("shutdown grace %q: %w", *grace, err)
