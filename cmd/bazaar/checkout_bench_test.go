@@ -7,22 +7,19 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
+	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/bazaarhq/bazaar/examples/helloworld"
-	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
-	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
 	orderv1 "github.com/bazaarhq/bazaar/gen/bazaar/order/v1"
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
 )
@@ -76,45 +73,20 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 	// one caller, several calls per checkout).
 	args := append([]string{"--admin-password", adminPassword,
 		"--rate-limit", "1000000/1000000", "--anonymous-rate-limit", "1000000/1000000"}, extra...)
-	addrs := benchUp(b, args...)
+	addrs, _ := startUpIn(b, b.TempDir(), args...)
 	ctx := b.Context()
 
 	// Setup, untimed: the admin stocks the catalog, the buyers sign up.
-	id := identityv1.NewIdentityServiceClient(benchDial(b, addrs["identity"]))
-	cat := catalogv1.NewCatalogServiceClient(benchDial(b, addrs["catalog"]))
-	login, err := id.Login(ctx, &identityv1.LoginRequest{Email: "admin@bazaar.local", Password: adminPassword})
-	if err != nil {
-		b.Fatalf("admin Login() = %v", err)
-	}
-	admin := bearer(ctx, login.GetTokens().GetAccessToken())
+	s := openShop(b, addrs, adminPassword)
 	products := make([]string, checkoutProducts)
 	for i := range products {
-		sku := fmt.Sprintf("BENCH-%03d", i)
-		created, err := cat.CreateProduct(admin, &catalogv1.CreateProductRequest{RequestId: uuid.NewString(), Product: &catalogv1.Product{
-			Sku: sku, Title: "Product " + sku, Category: "bench", Status: catalogv1.ProductStatus_PRODUCT_STATUS_ACTIVE,
-			Price: &money.Money{CurrencyCode: "EUR", Units: int64(5 + i%20), Nanos: 990_000_000},
-		}})
-		if err != nil {
-			b.Fatalf("CreateProduct(%s) = %v", sku, err)
-		}
-		if _, err := cat.AdjustStock(admin, &catalogv1.AdjustStockRequest{Sku: sku, Delta: 10_000_000, Reason: "delivery", RequestId: uuid.NewString()}); err != nil {
-			b.Fatalf("AdjustStock(%s) = %v", sku, err)
-		}
-		products[i] = created.GetProduct().GetId()
+		products[i] = s.stockedProduct(b, fmt.Sprintf("BENCH-%03d", i), int64(5+i%20), 10_000_000)
 	}
 	buyers := make([]context.Context, checkoutBuyers)
 	for i := range buyers {
-		email := fmt.Sprintf("buyer%02d@example.com", i)
-		if _, err := id.Register(ctx, &identityv1.RegisterRequest{Email: email, Password: testPassword}); err != nil {
-			b.Fatalf("Register(%s) = %v", email, err)
-		}
-		resp, err := id.Login(ctx, &identityv1.LoginRequest{Email: email, Password: testPassword})
-		if err != nil {
-			b.Fatalf("Login(%s) = %v", email, err)
-		}
-		buyers[i] = bearer(ctx, resp.GetTokens().GetAccessToken())
+		buyers[i] = bearer(ctx, signUp(b, s.id, fmt.Sprintf("buyer%02d@example.com", i)))
 	}
-	orders := orderv1.NewOrderServiceClient(benchDial(b, addrs["order"]))
+	orders := s.orders
 	checkout := func(buyer context.Context, rng *rand.Rand) error {
 		picked := rng.Perm(checkoutProducts)[:1+rng.IntN(3)]
 		var items []*orderv1.LineItem
@@ -148,7 +120,7 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 
 	// The baselines, just before the timed part so they share its noise.
 	echo := helloworldv1.NewGreeterServiceClient(bareEcho(b))
-	chainEcho := helloworldv1.NewGreeterServiceClient(benchDial(b, addrs["helloworld"]))
+	chainEcho := helloworldv1.NewGreeterServiceClient(dial(b, addrs["helloworld"]))
 	echoRate := func(c helloworldv1.GreeterServiceClient) float64 {
 		call := func(int, *rand.Rand) error {
 			_, err := c.SayHello(ctx, &helloworldv1.SayHelloRequest{Name: "bench"})
@@ -171,7 +143,6 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 	results := make(chan []time.Duration, checkoutBuyers)
 	errc := make(chan error, checkoutBuyers)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := range checkoutBuyers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 5))
@@ -189,6 +160,9 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 			}
 		})
 	}
+	busy0, gc0 := cpuSeconds()
+	proc0, procOK := processCPU()
+	start := time.Now()
 	n := 0
 	for b.Loop() {
 		jobs <- struct{}{}
@@ -197,6 +171,8 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
+	busy1, gc1 := cpuSeconds()
+	proc1, _ := processCPU()
 	close(results)
 	close(errc)
 	if err := <-errc; err != nil {
@@ -218,6 +194,49 @@ func benchCheckout(b *testing.B, cart bool, extra ...string) {
 	b.ReportMetric(bare, "echo-calls/s")
 	b.ReportMetric(chain, "chain-echo-calls/s")
 	b.ReportMetric(rate/bare, "checkout/echo")
+	// Where the cores went: the CPU the process used per checkout (user
+	// plus system, from the kernel: 2 cores / this = the most checkouts/s
+	// the machine could give, were nothing else running on it), and the
+	// garbage collector's share of the time the runtime's Ps were busy.
+	if procOK {
+		b.ReportMetric((proc1-proc0)*1000/float64(n), "cpu-ms/checkout")
+	}
+	b.ReportMetric((gc1-gc0)/(busy1-busy0), "gc-share")
+}
+
+// processCPU returns the user plus system CPU seconds of this process
+// from /proc/self/stat; false where there is none (not Linux).
+func processCPU() (float64, bool) {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command, which is in parentheses: state is the
+	// first, utime and stime the 12th and 13th, in clock ticks (USER_HZ,
+	// 100 on Linux).
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return (utime + stime) / 100, true
+}
+
+// cpuSeconds returns the CPU time the runtime's Ps were busy (not idle)
+// and the part of it the garbage collector took, since the process began.
+func cpuSeconds() (busy, gc float64) {
+	s := []metrics.Sample{
+		{Name: "/cpu/classes/total:cpu-seconds"},
+		{Name: "/cpu/classes/idle:cpu-seconds"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+	}
+	metrics.Read(s)
+	return s[0].Value.Float64() - s[1].Value.Float64(), s[2].Value.Float64()
 }
 
 // closedLoop makes n calls with checkoutBuyers goroutines (worker w gets
@@ -263,7 +282,7 @@ func bareEcho(b *testing.B) *grpc.ClientConn {
 	helloworldv1.RegisterGreeterServiceServer(srv, helloworld.NewGreeter())
 	go func() { _ = srv.Serve(lis) }()
 	b.Cleanup(srv.Stop) // after the client's Close, registered below
-	return benchDial(b, lis.Addr().String())
+	return dial(b, lis.Addr().String())
 }
 
 // freshPostgresDatabase creates a database of its own on base's server,
@@ -303,53 +322,4 @@ func freshPostgresDatabase(b *testing.B, base string) string {
 	})
 	u.Path = "/" + name
 	return u.String()
-}
-
-// benchUp is startUpOut for a benchmark: the package's helpers take a
-// *testing.T, which a benchmark cannot hand them. Once startUp and dial
-// take a testing.TB, this and benchDial go.
-func benchUp(b *testing.B, extra ...string) map[string]string {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	args := append([]string{"up", "--base-port", "0", "--admin-addr", "127.0.0.1:0", "--data-dir", b.TempDir()}, extra...)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, noEnv, out) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("run(up) = %v", err)
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "data dir:") {
-		select {
-		case err := <-done:
-			cancel()
-			b.Fatalf("run(up) = %v before printing its listeners; output:\n%s", err, out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			b.Fatalf("run(up) printed no listener table in 30s:\n%s", out.String())
-		}
-	}
-	b.Cleanup(stop)
-	addrs := map[string]string{}
-	row := regexp.MustCompile(`(?m)^(\w+)\s+(?:http://)?(127\.0\.0\.1:\d+)\s`)
-	for _, m := range row.FindAllStringSubmatch(out.String(), -1) {
-		addrs[m[1]] = m[2]
-	}
-	return addrs
-}
-
-// benchDial is dial for a benchmark (see benchUp).
-func benchDial(b *testing.B, addr string) *grpc.ClientConn {
-	b.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cc.Close() })
-	return cc
 }

@@ -30,14 +30,14 @@ func apiKey(ctx context.Context, secret string) context.Context {
 const testPassword = "correct horse battery 9"
 
 // signUp registers email and logs in, returning the access token.
-func signUp(t *testing.T, id identityv1.IdentityServiceClient, email string) string {
+func signUp(t testing.TB, id identityv1.IdentityServiceClient, email string) string {
 	t.Helper()
 	token, _ := signUpTokens(t, id, email)
 	return token
 }
 
 // signUpTokens is signUp returning the refresh token too.
-func signUpTokens(t *testing.T, id identityv1.IdentityServiceClient, email string) (access, refresh string) {
+func signUpTokens(t testing.TB, id identityv1.IdentityServiceClient, email string) (access, refresh string) {
 	t.Helper()
 	if _, err := id.Register(t.Context(), &identityv1.RegisterRequest{Email: email, Password: testPassword}); err != nil {
 		t.Fatalf("Register(%s) = %v", email, err)

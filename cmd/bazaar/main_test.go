@@ -49,20 +49,20 @@ func noEnv(string) string { return "" }
 // startUp runs `bazaar up` on free ports and returns the listener table
 // (service -> address) once it is printed, and a stop func that returns
 // run's error.
-func startUp(t *testing.T, extra ...string) (map[string]string, func() error) {
+func startUp(t testing.TB, extra ...string) (map[string]string, func() error) {
 	t.Helper()
 	return startUpIn(t, t.TempDir(), extra...)
 }
 
 // startUpIn is startUp with a chosen data dir.
-func startUpIn(t *testing.T, dataDir string, extra ...string) (map[string]string, func() error) {
+func startUpIn(t testing.TB, dataDir string, extra ...string) (map[string]string, func() error) {
 	t.Helper()
 	addrs, stop, _ := startUpOut(t, dataDir, extra...)
 	return addrs, stop
 }
 
 // startUpOut is startUpIn that also returns everything run printed.
-func startUpOut(t *testing.T, dataDir string, extra ...string) (map[string]string, func() error, *syncBuffer) {
+func startUpOut(t testing.TB, dataDir string, extra ...string) (map[string]string, func() error, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
@@ -103,7 +103,7 @@ func startUpOut(t *testing.T, dataDir string, extra ...string) (map[string]strin
 	return addrs, stop, out
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t testing.TB, addr string) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -35,7 +35,7 @@ type shop struct {
 	orders  orderv1.OrderServiceClient
 }
 
-func openShop(t *testing.T, addrs map[string]string, adminPassword string) *shop {
+func openShop(t testing.TB, addrs map[string]string, adminPassword string) *shop {
 	t.Helper()
 	s := &shop{
 		addrs:   addrs,
@@ -53,7 +53,7 @@ func openShop(t *testing.T, addrs map[string]string, adminPassword string) *shop
 
 // stockedProduct creates an active product of price EUR units with units
 // in stock and returns its id.
-func (s *shop) stockedProduct(t *testing.T, sku string, units int64, stock int64) string {
+func (s *shop) stockedProduct(t testing.TB, sku string, units int64, stock int64) string {
 	t.Helper()
 	created, err := s.catalog.CreateProduct(s.admin, &catalogv1.CreateProductRequest{RequestId: uuid.NewString(), Product: &catalogv1.Product{
 		Sku: sku, Title: "Product " + sku, Category: "test", Status: catalogv1.ProductStatus_PRODUCT_STATUS_ACTIVE,

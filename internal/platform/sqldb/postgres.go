@@ -62,7 +62,8 @@ func preparePostgres(ctx context.Context, db *sql.DB, schema string) (string, er
 		// safe to splice into DDL. Two processes starting at once may race
 		// here; the loser's unique violation means the schema exists.
 		if !exists {
-			if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil && !IsUniqueViolation(err) {
+			// Quoted: a service may be named by a reserved word ("order").
+			if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+schema+`"`); err != nil && !IsUniqueViolation(err) {
 				return "", fmt.Errorf("sqldb: create schema %s: %w", schema, err)
 			}
 		}

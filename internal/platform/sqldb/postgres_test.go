@@ -2,6 +2,7 @@ package sqldb_test
 
 import (
 	"context"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,6 +49,54 @@ func TestPostgresSchemasIsolateServices(t *testing.T) {
 		if db.Reader() != db.Writer() {
 			t.Errorf("Postgres Reader() and Writer() differ, want one pool")
 		}
+	}
+}
+
+// TestPostgresReservedWordSchema: a service named by an SQL reserved word
+// (the order service's schema is "order") gets its schema, tables and
+// outbox. It runs in a database of its own, dropped after, since the
+// schema's name is fixed.
+func TestPostgresReservedWordSchema(t *testing.T) {
+	t.Parallel()
+	base := sqldbtest.PostgresURL(t)
+	admin, err := sqldb.Open(t.Context(), base, sqldb.WithMaxConns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	name := "sqldb_kw_" + sqldbtest.RandomHex(t, 6)
+	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	for _, schema := range []string{"order", "user"} {
+		db, err := sqldb.Open(t.Context(), u.String(), sqldb.WithSchema(schema))
+		if err != nil {
+			t.Fatalf("Open(WithSchema(%q)) = %v", schema, err)
+		}
+		if err := db.Migrate(t.Context(), nil); err != nil {
+			t.Fatalf("%s: Migrate() = %v", schema, err)
+		}
+		err = db.InTx(t.Context(), func(ctx context.Context, tx *sqldb.Tx) error {
+			_, err := tx.AppendEvent(ctx, sqldb.Event{Topic: schema + ".t"})
+			return err
+		})
+		if err != nil {
+			t.Errorf("%s: AppendEvent() = %v", schema, err)
+		}
+		if evs, err := db.ReadEvents(t.Context(), 0, 10); err != nil || len(evs) != 1 {
+			t.Errorf("%s: ReadEvents() = %v, %v; want its one event", schema, evs, err)
+		}
+		_ = db.Close()
 	}
 }
 
