@@ -70,9 +70,12 @@ func (s *Service) step(ctx context.Context, o *Order) (*Order, error) {
 			return nil, err
 		}
 		return s.advance(ctx, o.ID, step, func(c *change) {
-			if c.o.Attempts > 0 {
-				mayHaveDone(c.o, step)
-			}
+			// The step's call may have been made without its outcome being
+			// saved (a crash between the two leaves no trace: Attempts
+			// counts failed calls only), so undo it as if it happened:
+			// undoing an effect that never happened is a no-op remotely
+			// (an unknown reservation releases, an unknown payment voids).
+			mayHaveDone(c.o, step)
 			c.compensate(c.o.CancelCode, c.o.CancelReason)
 		})
 	}

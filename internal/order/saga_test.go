@@ -253,6 +253,47 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
+// TestCrashThenCancel: the process dies after a step's call succeeded but
+// before it was saved, then the customer cancels before recovery: the
+// compensation must undo that step too (the stock released, the hold
+// voided), though nothing recorded that the call was made.
+func TestCrashThenCancel(t *testing.T) {
+	t.Parallel()
+	for _, failpoint := range []string{"after-reserve", "after-authorize"} {
+		t.Run(failpoint, func(t *testing.T) {
+			t.Parallel()
+			cfg := fastConfig()
+			cfg.PlaceOrderWait = 20 * time.Millisecond
+			cfg.LeaseTTL = 1500 * time.Millisecond
+			cfg.Failpoint = crashOnce(failpoint)
+			e := newEnv(t, cfg)
+			e.inv.addProduct("p1", 5, eur(10, 0))
+			o, err := e.svc.PlaceOrder(t.Context(), alice, order.PlaceRequest{IdempotencyKey: "k1", CardNumber: cardOK, Items: []order.CartLine{line("p1", 1)}})
+			if err != nil {
+				t.Fatalf("PlaceOrder() = %v", err)
+			}
+			e.svc.Close() // the process died with the step's effect unsaved
+
+			restarted := e.newService(t, fastConfig())
+			if _, err := restarted.CancelOrder(t.Context(), alice, o.ID, "changed my mind"); err != nil {
+				t.Fatalf("CancelOrder() = %v", err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- restarted.Run(ctx) }()
+			defer func() {
+				cancel()
+				<-done
+			}()
+			got := waitTerminal(t, e.st, o.ID)
+			if got.Status != order.StatusCancelled {
+				t.Fatalf("after recovery the order is %v, want cancelled", got.Status)
+			}
+			e.checkInvariants(t, got)
+		})
+	}
+}
+
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	t.Run("before capture", func(t *testing.T) {
