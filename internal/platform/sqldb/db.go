@@ -19,6 +19,9 @@ type DB struct {
 	cfg        *config
 	schema     string // Postgres: the schema unqualified names resolve to
 	outboxLock int64  // Postgres: advisory lock key serialising outbox appends
+	// SQLite: prepared statements of the reader and writer pools (nil on
+	// Postgres, whose driver caches them per connection itself).
+	readStmts, writeStmts *stmtCache
 }
 
 // Open connects to the database named by url and verifies the connection:
@@ -65,7 +68,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 }
 
 func newDB(d Dialect, writer, reader *sql.DB, cfg *config) *DB {
-	return &DB{dialect: d, writer: writer, reader: reader, cfg: cfg}
+	db := &DB{dialect: d, writer: writer, reader: reader, cfg: cfg}
+	if d == SQLite {
+		db.readStmts, db.writeStmts = newStmtCache(reader), newStmtCache(writer)
+	}
+	return db
 }
 
 // Dialect reports which engine the DB talks to.
@@ -96,20 +103,32 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if inTx(ctx, db) {
 		return nil, fmt.Errorf("sqldb: exec: %w", ErrNestedTx)
 	}
-	return db.writer.ExecContext(ctx, db.Rebind(query), args...)
+	query = db.Rebind(query)
+	if st := db.writeStmts.get(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return db.writer.ExecContext(ctx, query, args...)
 }
 
 // QueryContext rebinds query and runs it on the reader pool. The caller must
 // close the rows. Inside [DB.InTx] it does not see the transaction's
 // uncommitted writes; use [Tx.QueryContext] for that.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.reader.QueryContext(ctx, db.Rebind(query), args...)
+	query = db.Rebind(query)
+	if st := db.readStmts.get(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.reader.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext rebinds query and runs it on the reader pool; errors are
 // deferred to Row.Scan, which returns sql.ErrNoRows when nothing matched.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.reader.QueryRowContext(ctx, db.Rebind(query), args...)
+	query = db.Rebind(query)
+	if st := db.readStmts.get(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.reader.QueryRowContext(ctx, query, args...)
 }
 
 // Ping checks that the writer and reader pools can reach the database, for a
@@ -129,6 +148,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools, waiting for queries in progress to finish. Call it
 // once, after every use of db has ended.
 func (db *DB) Close() error {
+	db.readStmts.close()
+	db.writeStmts.close()
 	var errs []error
 	if db.reader != db.writer {
 		if err := db.reader.Close(); err != nil {

@@ -32,19 +32,41 @@ func (tx *Tx) Raw() *sql.Tx { return tx.tx }
 
 // ExecContext rebinds query and executes it in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.Rebind(query), args...)
+	query = tx.Rebind(query)
+	if st := tx.stmt(query); st != nil {
+		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// stmt returns the writer's prepared statement of query (SQLite), or nil
+// after noting the query for preparation once this transaction ends.
+func (tx *Tx) stmt(query string) *sql.Stmt {
+	st := tx.db.writeStmts.lookup(query)
+	if st == nil {
+		tx.db.writeStmts.want(query)
+	}
+	return st
 }
 
 // QueryContext rebinds query and runs it in the transaction; it sees the
 // transaction's own writes. The caller must close the rows.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.Rebind(query), args...)
+	query = tx.Rebind(query)
+	if st := tx.stmt(query); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext rebinds query and runs it in the transaction; errors are
 // deferred to Row.Scan, which returns sql.ErrNoRows when nothing matched.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.Rebind(query), args...)
+	query = tx.Rebind(query)
+	if st := tx.stmt(query); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 
 // txKey marks a context handed to an InTx function; its value is the *DB.
@@ -80,6 +102,9 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) err
 		return fmt.Errorf("sqldb: InTx: %w", ErrNestedTx)
 	}
 	ctx = context.WithValue(ctx, txKey{}, db)
+	// The writer's connection is free again once the transaction ended:
+	// prepare the statements it ran for the first time.
+	defer db.writeStmts.preparePending(ctx)
 	for attempt := 0; ; attempt++ {
 		err := db.runTx(ctx, fn)
 		if err == nil || attempt >= db.cfg.txRetries || !isTransient(err) || ctx.Err() != nil {
