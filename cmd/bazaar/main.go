@@ -36,6 +36,7 @@ commands:
   certs     create the development CA and service certificates (for up --tls)
   seed      load the sample catalog (1,000 products with images), idempotently
   catalog   client commands: upload-image, download-image (against a running up)
+  chat      support chat: --order ID (customer), --join ID (agent), --list (queue)
   version   print the version and exit
 
 Run 'bazaar COMMAND -h' for a command's flags.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return seedCatalog(ctx, args[1:], getenv, stdout)
 	case "catalog":
 		return catalogCommand(ctx, args[1:], getenv, stdout)
+	case "chat":
+		return chatCommand(ctx, args[1:], getenv, os.Stdin, stdout)
 	case "certs":
 		return certs(args[1:], getenv, stdout)
 	case "version":
