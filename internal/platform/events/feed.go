@@ -49,6 +49,18 @@
 //		e, err := sub.Next(ctx)
 //		...
 //	}
+//
+// # Over the wire, retention and consumers
+//
+// Package eventsgrpc serves a feed as the EventService (Subscribe(after
+// cursor), Ack) and adapts its client to a [Source], the transport seam a
+// broker may fill later. A consuming service runs a [Consumer]: one
+// transaction per event applies it, records its id in an inbox and
+// advances a durable cursor, so effects happen once over at-least-once
+// delivery. The producer keeps its outbox for the consumers its
+// configuration registers ([RegisterConsumers]) until they acknowledge
+// them and a retention period has passed ([Prune], [RunPruner]); a
+// consumer behind a pruned cursor stops with [ErrCursorPruned].
 package events
 
 import (
