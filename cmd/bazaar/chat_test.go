@@ -168,3 +168,39 @@ func TestChatCommand(t *testing.T) {
 		t.Fatal("bazaar chat --order --list succeeded")
 	}
 }
+
+// TestUpChat: with `bazaar up`, a customer opens a conversation about an
+// order with real credentials and the admin (an agent) joins it, both
+// through `bazaar chat`; another customer cannot join it.
+func TestUpChat(t *testing.T) {
+	t.Parallel()
+	const adminPassword = "admin password 4 tests"
+	addrs, stop := startUp(t, "--admin-password", adminPassword)
+	s := openShop(t, addrs, adminPassword)
+	adminToken := metadata.ValueFromOutgoingContext(s.admin, "authorization")[0]
+	alice := signUp(t, s.id, "alice-chat@example.com")
+	addr := addrs["notification"]
+
+	customer := startChat(t, "--addr", addr, "--token", alice, "--order", "o-7")
+	id := customer.waitOutput(`\* conversation (\S+) about order o-7 \(waiting\) as customer`)[1]
+	customer.say("my parcel is late")
+	customer.waitOutput(`\[1 \d\d:\d\d\] \S+ \(customer\): my parcel is late`)
+
+	agent := startChat(t, "--addr", addr, "--token", strings.TrimPrefix(adminToken, "Bearer "), "--join", id)
+	agent.waitOutput(`\[1 \d\d:\d\d\] \S+ \(customer\): my parcel is late`)
+	agent.say("sorry, it leaves today")
+	customer.waitOutput(`\[2 \d\d:\d\d\] \S+ \(agent\): sorry, it leaves today`)
+
+	bob := signUp(t, s.id, "bob-chat@example.com")
+	var out syncBuffer
+	err := chatCommand(t.Context(), []string{"--addr", addr, "--token", bob, "--join", id}, func(string) string { return "" },
+		strings.NewReader(""), &out)
+	if err == nil || !strings.Contains(err.Error(), "NotFound") {
+		t.Errorf("bazaar chat --join (another customer's conversation) = %v, want NotFound\n%s", err, out.String())
+	}
+	customer.quit()
+	agent.quit()
+	if err := stop(); err != nil {
+		t.Errorf("run(up) after cancel = %v", err)
+	}
+}

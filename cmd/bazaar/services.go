@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -27,6 +28,12 @@ import (
 	"github.com/bazaarhq/bazaar/internal/identity"
 	identitygrpc "github.com/bazaarhq/bazaar/internal/identity/grpcserver"
 	identitystore "github.com/bazaarhq/bazaar/internal/identity/store"
+	"github.com/bazaarhq/bazaar/internal/notification"
+	"github.com/bazaarhq/bazaar/internal/notification/chat"
+	chatgrpc "github.com/bazaarhq/bazaar/internal/notification/chat/grpcserver"
+	chatstore "github.com/bazaarhq/bazaar/internal/notification/chat/store"
+	notificationgrpc "github.com/bazaarhq/bazaar/internal/notification/grpcserver"
+	notificationstore "github.com/bazaarhq/bazaar/internal/notification/store"
 	"github.com/bazaarhq/bazaar/internal/order"
 	ordergrpc "github.com/bazaarhq/bazaar/internal/order/grpcserver"
 	"github.com/bazaarhq/bazaar/internal/order/remote"
@@ -95,6 +102,7 @@ var services = []service{
 	{name: "catalog", start: startCatalog},
 	{name: "payment", start: startPayment},
 	{name: "order", start: startOrder},
+	{name: "notification", start: startNotification},
 }
 
 // databaseURL is the service's database: the configured URL, or a SQLite
@@ -258,5 +266,47 @@ func startOrder(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compone
 		run:   svc.Run,
 		ready: st.DB().Ping,
 		close: func() error { svc.Close(); return st.Close() },
+	}, nil
+}
+
+// startNotification serves the notification service and support chat,
+// each with its own database: the notification database, and chat's own
+// SQLite file (or, on Postgres, its own schema: two services' migrations
+// cannot share one version table).
+func startNotification(ctx context.Context, srv *grpcx.Server, env serviceEnv) (component, error) {
+	url, err := databaseURL(env.cfg, "notification")
+	if err != nil {
+		return component{}, err
+	}
+	chatURL := url
+	if strings.HasPrefix(url, "sqlite:") {
+		dir, err := filepath.Abs(env.cfg.DataDir)
+		if err != nil {
+			return component{}, err
+		}
+		chatURL = "sqlite://" + filepath.Join(dir, "chat.db")
+	}
+	st, err := notificationstore.Open(ctx, url, sqldb.WithSchema("notification"))
+	if err != nil {
+		return component{}, err
+	}
+	chatSt, err := chatstore.Open(ctx, chatURL, sqldb.WithSchema("chat"))
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	closeAll := func() error { return errors.Join(chatSt.Close(), st.Close()) }
+	svc, err := notification.New(st, notification.Config{MailDir: filepath.Join(env.cfg.DataDir, "mail"), Logger: env.log})
+	if err != nil {
+		return component{}, errors.Join(err, closeAll())
+	}
+	chatSvc, err := chat.New(chatSt, chat.Config{Logger: env.log})
+	if err != nil {
+		return component{}, errors.Join(err, closeAll())
+	}
+	notificationgrpc.Register(srv, svc)
+	chatgrpc.Register(srv, chatSvc)
+	return component{
+		ready: func(ctx context.Context) error { return errors.Join(st.DB().Ping(ctx), chatSt.DB().Ping(ctx)) },
+		close: closeAll,
 	}, nil
 }
