@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
+	eventsv1 "github.com/bazaarhq/bazaar/gen/bazaar/events/v1"
 	calculatorv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/calculator/v1"
 	helloworldv1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	identityv1 "github.com/bazaarhq/bazaar/gen/bazaar/identity/v1"
@@ -44,6 +45,7 @@ import (
 	paymentstore "github.com/bazaarhq/bazaar/internal/payment/store"
 	"github.com/bazaarhq/bazaar/internal/platform/errs"
 	"github.com/bazaarhq/bazaar/internal/platform/events"
+	"github.com/bazaarhq/bazaar/internal/platform/events/eventsgrpc"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 	"github.com/bazaarhq/bazaar/internal/platform/sqldb"
 )
@@ -181,10 +183,15 @@ func startCatalog(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 	}
 	img := images.NewService(cataloggrpc.ImageProducts(svc), blobs)
 	cataloggrpc.Register(srv, svc, cataloggrpc.WithImages(img), cataloggrpc.WithFeed(feed))
+	pruneEvents, err := serveEvents(ctx, srv, env, st.DB(), feed)
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
 	return component{
 		run: func(ctx context.Context) error {
 			g, ctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return feed.Run(ctx) })
+			g.Go(func() error { return pruneEvents(ctx) })
 			g.Go(func() error { return svc.RunSweeper(ctx, catalog.DefaultSweepInterval) })
 			// Blobs left by a crash mid-upload, or recorded by no product.
 			g.Go(func() error { return img.RunSweeper(ctx, time.Hour, images.DefaultSweepGrace, env.log) })
@@ -216,10 +223,25 @@ func startPayment(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compo
 		return component{}, errors.Join(err, st.Close())
 	}
 	paymentgrpc.Register(srv, svc)
+	// Payment's events reach subscribers at the feed's next poll (1 s).
+	feed, err := events.NewFeed(st.DB(), events.WithLogger(env.log))
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
+	pruneEvents, err := serveEvents(ctx, srv, env, st.DB(), feed)
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
 	return component{
 		// Reconciles payments whose processor outcome is unknown and
 		// prunes idempotency keys past their retention.
-		run:   func(ctx context.Context) error { return svc.RunMaintenance(ctx, payment.DefaultMaintenanceInterval) },
+		run: func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return feed.Run(ctx) })
+			g.Go(func() error { return pruneEvents(ctx) })
+			g.Go(func() error { return svc.RunMaintenance(ctx, payment.DefaultMaintenanceInterval) })
+			return g.Wait()
+		},
 		ready: st.DB().Ping,
 		close: st.Close,
 	}, nil
@@ -252,18 +274,34 @@ func startOrder(ctx context.Context, srv *grpcx.Server, env serviceEnv) (compone
 	if err != nil {
 		return component{}, err
 	}
+	// Every commit that appended events wakes the feed: OrderPlaced and
+	// OrderCompleted reach the notification service at once.
+	feed, err := events.NewFeed(st.DB(), events.WithLogger(env.log))
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
 	svc, err := order.New(st,
 		remote.NewCatalog(catalogv1.NewCatalogServiceClient(catConn)),
 		remote.NewPayments(paymentv1.NewPaymentServiceClient(payConn)),
-		order.Config{Logger: env.log, Failpoint: failpoints(env.process, env.cfg.Failpoints, env.out)},
+		order.Config{Logger: env.log, OnEvents: feed.Notify, Failpoint: failpoints(env.process, env.cfg.Failpoints, env.out)},
 	)
 	if err != nil {
 		return component{}, errors.Join(err, st.Close())
 	}
 	ordergrpc.Register(srv, svc)
+	pruneEvents, err := serveEvents(ctx, srv, env, st.DB(), feed)
+	if err != nil {
+		return component{}, errors.Join(err, st.Close())
+	}
 	return component{
 		// Resumes every saga in flight, after a crash too.
-		run:   svc.Run,
+		run: func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return feed.Run(ctx) })
+			g.Go(func() error { return pruneEvents(ctx) })
+			g.Go(func() error { return svc.Run(ctx) })
+			return g.Wait()
+		},
 		ready: st.DB().Ping,
 		close: func() error { svc.Close(); return st.Close() },
 	}, nil
@@ -305,8 +343,85 @@ func startNotification(ctx context.Context, srv *grpcx.Server, env serviceEnv) (
 	}
 	notificationgrpc.Register(srv, svc)
 	chatgrpc.Register(srv, chatSvc)
+
+	// One consumer per producing service, each with its cursor and inbox
+	// in the notification database, committed with the notifications.
+	callOpts, err := serviceCallOptions(ctx, env, "notification", []string{"events:read"})
+	if err != nil {
+		return component{}, errors.Join(err, closeAll())
+	}
+	var consumers []*events.Consumer
+	for _, source := range []string{"order", "payment", "catalog"} {
+		cc, err := env.dial(source, callOpts...)
+		if err != nil {
+			return component{}, errors.Join(err, closeAll())
+		}
+		c, err := events.NewConsumer(events.ConsumerConfig{
+			Name: "notification", SourceName: source, DB: st.DB(),
+			Source: eventsgrpc.NewSource(eventsv1.NewEventServiceClient(cc), "notification"),
+			Topics: notification.Topics,
+			Handle: func(ctx context.Context, tx *sqldb.Tx, e events.Event) error {
+				payload, err := e.PayloadJSON()
+				if err != nil {
+					return err
+				}
+				return svc.HandleEvent(ctx, tx, notification.Event{
+					Source: source, ID: e.ID, Topic: e.Topic, AggregateID: e.AggregateID, Time: e.Time, Payload: payload,
+				})
+			},
+			// Announced to live subscribers only once committed.
+			AfterCommit: func(e events.Event) { svc.Committed(e.ID) },
+			Logger:      env.log,
+		})
+		if err != nil {
+			return component{}, errors.Join(err, closeAll())
+		}
+		consumers = append(consumers, c)
+	}
 	return component{
+		run: func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			for _, c := range consumers {
+				g.Go(func() error {
+					err := c.Run(ctx)
+					if errors.Is(err, events.ErrCursorPruned) {
+						// The producer pruned events this consumer never
+						// read: an operator decides (docs/architecture.md);
+						// the rest of the process keeps serving.
+						env.log.Error("notification consumer stopped: its cursor was pruned", "error", err)
+						return nil
+					}
+					return err
+				})
+			}
+			return g.Wait()
+		},
 		ready: func(ctx context.Context) error { return errors.Join(st.DB().Ping(ctx), chatSt.DB().Ping(ctx)) },
 		close: closeAll,
+	}, nil
+}
+
+// eventConsumers are the services that consume the others' events: the
+// producers keep their events until these have acknowledged them.
+var eventConsumers = []string{"notification"}
+
+// eventRetention is how long events are kept after every consumer has
+// acknowledged them.
+const eventRetention = 7 * 24 * time.Hour
+
+// serveEvents makes a service's outbox an event source: EventService
+// (Subscribe, Ack) on its server, the consumers registered, and the pruner
+// it returns to run.
+func serveEvents(ctx context.Context, srv *grpcx.Server, env serviceEnv, db *sqldb.DB, feed *events.Feed) (func(context.Context) error, error) {
+	if err := events.RegisterConsumers(ctx, db, eventConsumers...); err != nil {
+		return nil, err
+	}
+	svc, err := eventsgrpc.NewService(feed, db)
+	if err != nil {
+		return nil, err
+	}
+	eventsgrpc.Register(srv, svc)
+	return func(ctx context.Context) error {
+		return events.RunPruner(ctx, db, eventRetention, time.Hour, env.log)
 	}, nil
 }
