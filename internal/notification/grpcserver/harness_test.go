@@ -69,11 +69,12 @@ type harness struct {
 	lis    *bufconn.Listener
 	stop   func()
 	svc    *notification.Service
+	opts   []grpcx.ServerOption // the server's, beyond the test authorizer
 }
 
-func start(t testing.TB, cfg notification.Config) *harness {
+func start(t testing.TB, cfg notification.Config, opts ...grpcx.ServerOption) *harness {
 	t.Helper()
-	h := &harness{t: t, dbPath: filepath.Join(t.TempDir(), "notification.db"), cfg: cfg, lis: bufconn.Listen(1 << 20)}
+	h := &harness{t: t, dbPath: filepath.Join(t.TempDir(), "notification.db"), cfg: cfg, lis: bufconn.Listen(1 << 20), opts: opts}
 	h.serve()
 	t.Cleanup(func() { h.stop() })
 	return h
@@ -90,7 +91,7 @@ func (h *harness) serve() {
 	if err != nil {
 		t.Fatalf("notification.New() = %v", err)
 	}
-	srv, err := grpcx.NewServer(grpcx.WithAuthorizer(headerTestAuthorizer{}), grpcx.WithShutdownGrace(time.Second))
+	srv, err := grpcx.NewServer(append([]grpcx.ServerOption{grpcx.WithAuthorizer(headerTestAuthorizer{}), grpcx.WithShutdownGrace(time.Second)}, h.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
