@@ -193,7 +193,15 @@ func validID(id string) bool {
 type PendingBlob struct {
 	store *BlobStore
 	f     *os.File // nil once committed or aborted
+	// written counts the bytes written; flushed, those handed to the
+	// kernel's writeback already (see startWriteback).
+	written, flushed int64
 }
+
+// writebackEvery is how many bytes a blob accumulates before their
+// writeback to disk is started, so that Commit's fsync finds most of the
+// blob on its way already instead of flushing it all at once.
+const writebackEvery = 1 << 20
 
 // Write appends p to the blob.
 func (b *PendingBlob) Write(p []byte) (int, error) {
@@ -201,8 +209,13 @@ func (b *PendingBlob) Write(p []byte) (int, error) {
 		return 0, errors.New("images: write to a finished blob")
 	}
 	n, err := b.f.Write(p)
+	b.written += int64(n)
 	if err != nil {
 		return n, fmt.Errorf("images: write blob: %w", err)
+	}
+	if b.written-b.flushed >= writebackEvery {
+		startWriteback(b.f, b.flushed, b.written-b.flushed)
+		b.flushed = b.written
 	}
 	return n, nil
 }
