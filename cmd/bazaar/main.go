@@ -37,6 +37,7 @@ commands:
   seed      load the sample catalog (1,000 products with images), idempotently
   catalog   client commands: upload-image, download-image (against a running up)
   chat      support chat: --order ID (customer), --join ID (agent), --list (queue)
+  demo      a narrated tour of every RPC type against a running up (or --self)
   version   print the version and exit
 
 Run 'bazaar COMMAND -h' for a command's flags.
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return seedCatalog(ctx, args[1:], getenv, stdout)
 	case "catalog":
 		return catalogCommand(ctx, args[1:], getenv, stdout)
+	case "demo":
+		return demoCommand(ctx, args[1:], getenv, stdout)
 	case "chat":
 		return chatCommand(ctx, args[1:], getenv, os.Stdin, stdout)
 	case "certs":
