@@ -38,6 +38,7 @@ commands:
   catalog   client commands: upload-image, download-image (against a running up)
   chat      support chat: --order ID (customer), --join ID (agent), --list (queue)
   demo      a narrated tour of every RPC type against a running up (or --self)
+  bench     load scenarios (echo, browse, checkout, upload, notify, chat) with latency percentiles
   version   print the version and exit
 
 Run 'bazaar COMMAND -h' for a command's flags.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return catalogCommand(ctx, args[1:], getenv, stdout)
 	case "demo":
 		return demoCommand(ctx, args[1:], getenv, stdout)
+	case "bench":
+		return benchCommand(ctx, args[1:], getenv, stdout)
 	case "chat":
 		return chatCommand(ctx, args[1:], getenv, os.Stdin, stdout)
 	case "certs":
