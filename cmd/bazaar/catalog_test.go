@@ -144,7 +144,7 @@ func TestUpCatalog(t *testing.T) {
 // nothing, and `bazaar up` on the same data dir serves it.
 func TestSeed(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "not-yet") // seed makes it, as up does
 	for run := range 2 {
 		var out bytes.Buffer
 		if err := runCmd(t, []string{"seed", "--data-dir", dir, "--products", "60"}, &out); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/bazaarhq/bazaar/internal/catalog"
@@ -29,6 +30,10 @@ func seedCatalog(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bazaar seed takes no arguments, got %q", fs.Args())
+	}
+	// Seeding before the first `bazaar up` makes the data dir, as up would.
+	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+		return err
 	}
 	cfg := upConfig{DataDir: *dataDir, DatabaseURLs: map[string]string{"catalog": *dbURL}}
 	url, err := databaseURL(cfg, "catalog")
