@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -237,5 +238,61 @@ func TestProductCacheOff(t *testing.T) {
 	}
 	if n := cs.reads.Load(); n != 3 {
 		t.Errorf("store reads = %d, want 3", n)
+	}
+}
+
+// TestListProductsThroughCache: a listing takes ids and versions from the
+// database and the products from the cache, so a second page read costs
+// no decoding; yet a product changed by another process (the cache still
+// holding its old version) shows as the database has it.
+func TestListProductsThroughCache(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc, err := catalog.New(st, catalog.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := catalog.New(st, catalog.Config{}) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	var ps []*catalog.Product
+	for i := range 3 {
+		p := validProduct()
+		p.SKU = fmt.Sprintf("LIST-%d", i)
+		created, err := svc.CreateProduct(ctx, p, uuid.NewString())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, created)
+	}
+	list := func() []*catalog.Product {
+		t.Helper()
+		got, _, err := svc.ListProducts(ctx, nil, catalog.ListRequest{Order: catalog.OrderPriceAsc})
+		if err != nil || len(got) != 3 {
+			t.Fatalf("ListProducts() = %d products, %v; want 3", len(got), err)
+		}
+		return got
+	}
+	list() // caches the page
+	before := svc.CacheStats()
+	list()
+	if after := svc.CacheStats(); after.Hits-before.Hits != 3 || after.Misses != before.Misses {
+		t.Errorf("second listing: %+v -> %+v, want 3 hits and no miss", before, after)
+	}
+	retitle(t, other, ps[1], "Changed elsewhere")
+	found := false
+	for _, p := range list() {
+		if p.ID == ps[1].ID {
+			found = p.Title == "Changed elsewhere"
+		}
+	}
+	if !found {
+		t.Error("a listing showed the cached copy of a product another process changed")
 	}
 }

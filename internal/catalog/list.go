@@ -82,7 +82,7 @@ func (s *Service) ListProducts(ctx context.Context, caller *auth.Principal, r Li
 		q.After = &ProductCursor{UpdateTime: time.Unix(0, c.T).UTC(), PriceUnits: c.U, PriceNanos: c.N, ID: c.ID}
 	}
 	q.Limit = limit + 1
-	ps, err := s.store.ListProducts(ctx, q)
+	ps, err := s.listPage(ctx, q)
 	if err != nil {
 		return nil, "", storeError(err, "listing products")
 	}
@@ -95,6 +95,46 @@ func (s *Service) ListProducts(ctx context.Context, caller *auth.Principal, r Li
 		T: last.UpdateTime.UnixNano(), U: last.Price.Units, N: last.Price.Nanos, ID: last.ID,
 	})
 	return ps, next, nil
+}
+
+// listPage returns the page q selects. With the product cache on, the
+// database answers with the page's ids and versions only, and the products
+// come from the cache when it holds them at those versions: decoding rows
+// is most of a listing's cost. A page with any product the cache lacks or
+// holds at another version (changed by another process within the TTL) is
+// read whole from the database instead, so a page is always what the
+// database holds.
+func (s *Service) listPage(ctx context.Context, q ProductQuery) ([]*Product, error) {
+	if s.cache == nil {
+		return s.store.ListProducts(ctx, q)
+	}
+	vs, err := s.store.ListProductVersions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]*Product, 0, len(vs))
+	for _, v := range vs {
+		p, ok := s.cache.get(v.ID)
+		if !ok || p.Version != v.Version {
+			s.cache.misses.Add(1)
+			return s.listAndCache(ctx, q)
+		}
+		ps = append(ps, p)
+	}
+	s.cache.hits.Add(uint64(len(ps)))
+	return ps, nil
+}
+
+// listAndCache reads a page whole and caches its products for the next
+// reads.
+func (s *Service) listAndCache(ctx context.Context, q ProductQuery) ([]*Product, error) {
+	gen := s.cache.generation()
+	ps, err := s.cache.Store.ListProducts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(gen, ps...)
+	return ps, nil
 }
 
 func pageSize(n, def, maxSize int) (int, error) {

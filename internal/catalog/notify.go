@@ -58,6 +58,10 @@ func (n notifyingStore) ListProducts(ctx context.Context, q ProductQuery) ([]*Pr
 	return n.st.ListProducts(ctx, q)
 }
 
+func (n notifyingStore) ListProductVersions(ctx context.Context, q ProductQuery) ([]ProductVersion, error) {
+	return n.st.ListProductVersions(ctx, q)
+}
+
 func (n notifyingStore) ImageIDs(ctx context.Context) (map[string]struct{}, error) {
 	return n.st.ImageIDs(ctx)
 }

@@ -72,6 +72,12 @@ type ProductCursor struct {
 	ID         string
 }
 
+// ProductVersion names a product as it is at one version.
+type ProductVersion struct {
+	ID      string
+	Version int64
+}
+
 // CreateRequest is a CreateProduct request, remembered for idempotent
 // retries.
 type CreateRequest struct {
@@ -104,6 +110,10 @@ type ProductStore interface {
 	UpdateProduct(ctx context.Context, id string, fn func(p *Product) ([]Event, error)) (*Product, error)
 	// ListProducts returns a page of products as q selects.
 	ListProducts(ctx context.Context, q ProductQuery) ([]*Product, error)
+	// ListProductVersions returns the ids and versions of the page
+	// ListProducts would return, in its order, for callers that have the
+	// products at hand.
+	ListProductVersions(ctx context.Context, q ProductQuery) ([]ProductVersion, error)
 	// ImageIDs returns the ids of every image of every product, for the
 	// sweeper of orphaned image blobs.
 	ImageIDs(ctx context.Context) (map[string]struct{}, error)

@@ -30,16 +30,30 @@ func BenchmarkReserveAndRelease(b *testing.B) {
 }
 
 // BenchmarkListProducts reads a page of 50 of 500 active products.
+// BenchmarkListProducts pages the first 20 of 500 products by price, with
+// the product cache (ids and versions from the database, products from the
+// cache) and without it (every row decoded).
 func BenchmarkListProducts(b *testing.B) {
 	st := sqliteBackend().open(b)
 	svc, _ := newService(b, st)
 	for i := range 500 {
 		mustCreate(b, svc, newProduct(fmt.Sprintf("LIST-%d", i), "Item", eur(int64(i), 0)))
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := svc.ListProducts(b.Context(), nil, catalog.ListRequest{Order: catalog.OrderPriceAsc}); err != nil {
-			b.Fatal(err)
-		}
+	uncached, err := catalog.New(st, catalog.Config{ProductCacheSize: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range []struct {
+		name string
+		svc  *catalog.Service
+	}{{"cached", svc}, {"uncached", uncached}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := v.svc.ListProducts(b.Context(), nil, catalog.ListRequest{Order: catalog.OrderPriceAsc}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

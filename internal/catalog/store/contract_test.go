@@ -323,6 +323,28 @@ func testList(t *testing.T, st *store.Store) {
 	if err != nil || len(ps) != 1 || ps[0].SKU != "DRAFT-1" {
 		t.Errorf("ListProducts(draft) = %d products, %v; want DRAFT-1", len(ps), err)
 	}
+
+	// The store's id-and-version page is ListProducts' page, in its order.
+	for _, q := range []catalog.ProductQuery{
+		{Status: catalog.StatusActive, Order: catalog.OrderPriceDesc, Category: "kitchen", Limit: 4},
+		{Status: catalog.StatusActive, Order: catalog.OrderUpdateTimeDesc, Limit: 50},
+	} {
+		full, err := st.ListProducts(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := st.ListProductVersions(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []catalog.ProductVersion
+		for _, p := range full {
+			want = append(want, catalog.ProductVersion{ID: p.ID, Version: p.Version})
+		}
+		if !slices.Equal(vs, want) {
+			t.Errorf("ListProductVersions(%+v) = %v, want ListProducts' page %v", q, vs, want)
+		}
+	}
 }
 
 func testSearch(t *testing.T, st *store.Store) {

@@ -305,8 +305,51 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(p *catalog
 
 // ListProducts implements catalog.ProductStore.
 func (s *Store) ListProducts(ctx context.Context, q catalog.ProductQuery) ([]*catalog.Product, error) {
+	query, args, err := listQuery(productColumns, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list products: %w", err)
+	}
+	ps, err := scanProducts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: list products: %w", err)
+	}
+	return ps, nil
+}
+
+// ListProductVersions implements catalog.ProductStore: ListProducts' page
+// as ids and versions, without decoding any product.
+func (s *Store) ListProductVersions(ctx context.Context, q catalog.ProductQuery) ([]catalog.ProductVersion, error) {
+	query, args, err := listQuery("p.id, p.version", q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list product ids: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	ids := make([]catalog.ProductVersion, 0, q.Limit)
+	for rows.Next() {
+		var v catalog.ProductVersion
+		if err := rows.Scan(&v.ID, &v.Version); err != nil {
+			return nil, fmt.Errorf("store: list product ids: %w", err)
+		}
+		ids = append(ids, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list product ids: %w", err)
+	}
+	return ids, nil
+}
+
+// listQuery builds the query of a ProductQuery page selecting columns.
+func listQuery(columns string, q catalog.ProductQuery) (string, []any, error) {
 	if q.Limit <= 0 {
-		return nil, fmt.Errorf("store: list products: limit %d: %w", q.Limit, sqldb.ErrInvalidArgument)
+		return "", nil, fmt.Errorf("store: list products: limit %d: %w", q.Limit, sqldb.ErrInvalidArgument)
 	}
 	where := []string{"p.status = ?"}
 	args := []any{int(q.Status)}
@@ -353,16 +396,7 @@ func (s *Store) ListProducts(ctx context.Context, q catalog.ProductQuery) ([]*ca
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+productColumns+` FROM products p WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list products: %w", err)
-	}
-	ps, err := scanProducts(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: list products: %w", err)
-	}
-	return ps, nil
+	return `SELECT ` + columns + ` FROM products p WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`, args, nil
 }
 
 // SearchProducts implements catalog.ProductStore.
