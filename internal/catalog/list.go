@@ -129,7 +129,7 @@ func (s *Service) listPage(ctx context.Context, q ProductQuery) ([]*Product, err
 // reads.
 func (s *Service) listAndCache(ctx context.Context, q ProductQuery) ([]*Product, error) {
 	gen := s.cache.generation()
-	ps, err := s.cache.Store.ListProducts(ctx, q)
+	ps, err := s.cache.ListProducts(ctx, q)
 	if err != nil {
 		return nil, err
 	}
