@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bazaarhq/bazaar/internal/order"
@@ -29,13 +28,11 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// Store implements order.Store. It is safe for concurrent use.
+// Store implements order.Store. It is safe for concurrent use. Its hot
+// statements are prepared once by sqldb's statement cache on SQLite (pgx
+// caches its own on Postgres).
 type Store struct {
 	db *sqldb.DB
-	// On SQLite, the statements of the hot path are prepared once (parsing
-	// them cost a quarter of a checkout's CPU); pgx caches its own.
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
 }
 
 var _ order.Store = (*Store)(nil)
@@ -53,88 +50,15 @@ func Open(ctx context.Context, url string, opts ...sqldb.Option) (*Store, error)
 		_ = db.Close()
 		return nil, fmt.Errorf("order store: %w", err)
 	}
-	s := &Store{db: db, stmts: map[string]*sql.Stmt{}}
-	if err := s.prepare(ctx); err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("order store: %w", err)
-	}
-	return s, nil
+	return &Store{db: db}, nil
 }
-
-// prepare prepares the statements of the hot path on SQLite, once: not
-// lazily, since preparing on the single writer connection while a
-// transaction holds it would wait forever.
-func (s *Store) prepare(ctx context.Context) error {
-	if s.db.Dialect() != sqldb.SQLite {
-		return nil
-	}
-	for _, p := range []struct {
-		pool  *sql.DB
-		query string
-	}{
-		{s.db.Writer(), selectOrder}, {s.db.Writer(), updateOrder}, {s.db.Writer(), insertTransition},
-		{s.db.Reader(), selectOrder},
-	} {
-		st, err := p.pool.PrepareContext(ctx, p.query)
-		if err != nil {
-			return err
-		}
-		s.stmts[stmtKey(p.pool, p.query)] = st
-	}
-	return nil
-}
-
-func stmtKey(pool *sql.DB, query string) string { return fmt.Sprintf("%p %s", pool, query) }
 
 // DB returns the database, for the outbox feed (events.NewFeed) and
 // readiness probes (sqldb.DB.Ping).
 func (s *Store) DB() *sqldb.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	for _, st := range s.stmts {
-		_ = st.Close()
-	}
-	s.stmts = map[string]*sql.Stmt{}
-	s.mu.Unlock()
-	return s.db.Close()
-}
-
-// stmt returns query as prepared on pool, or nil when it was not (on
-// Postgres; the caller then sends the query as it is).
-func (s *Store) stmt(pool *sql.DB, query string) *sql.Stmt {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stmts[stmtKey(pool, query)]
-}
-
-// txExec runs a statement of the hot path in tx.
-func (s *Store) txExec(ctx context.Context, tx *sqldb.Tx, query string, args ...any) error {
-	var err error
-	if st := s.stmt(s.db.Writer(), query); st != nil {
-		_, err = tx.Raw().StmtContext(ctx, st).ExecContext(ctx, args...)
-	} else {
-		_, err = tx.ExecContext(ctx, query, args...)
-	}
-	return err
-}
-
-// txQueryRow runs a query of the hot path in tx.
-func (s *Store) txQueryRow(ctx context.Context, tx *sqldb.Tx, query string, args ...any) *sql.Row {
-	if st := s.stmt(s.db.Writer(), query); st != nil {
-		return tx.Raw().StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return tx.QueryRowContext(ctx, query, args...)
-}
-
-// queryRow runs a read of the hot path on the reader pool.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := s.stmt(s.db.Reader(), query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return s.db.QueryRowContext(ctx, query, args...)
-}
+func (s *Store) Close() error { return s.db.Close() }
 
 // The bits of the flags column.
 const (
@@ -240,7 +164,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *order.Order, t *order.Transi
 
 // Order implements order.Store.
 func (s *Store) Order(ctx context.Context, id string) (*order.Order, error) {
-	o, err := scanOrder(s.queryRow(ctx, selectOrder, id))
+	o, err := scanOrder(s.db.QueryRowContext(ctx, selectOrder, id))
 	if err != nil && !errors.Is(err, order.ErrNotFound) {
 		return nil, fmt.Errorf("store: read order: %w", err)
 	}
@@ -309,7 +233,7 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 	)
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
 		fnErr = nil
-		o, err := scanOrder(s.txQueryRow(ctx, tx, selectOrder+forUpdate(tx.Dialect()), id))
+		o, err := scanOrder(tx.QueryRowContext(ctx, selectOrder+forUpdate(tx.Dialect()), id))
 		if err != nil {
 			return err
 		}
@@ -318,7 +242,7 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 			fnErr = err
 			return err
 		}
-		if err := s.txExec(ctx, tx, updateOrder, o.Status, o.Step, o.CancelCode, o.CancelReason, o.PaymentID,
+		if _, err := tx.ExecContext(ctx, updateOrder, o.Status, o.Step, o.CancelCode, o.CancelReason, o.PaymentID,
 			flagsOf(o), o.Attempts, o.NextAttemptAt, o.StepStartTime, o.LastError, o.LeaseOwner, o.LeaseUntil,
 			o.CardNumber, o.Sequence, o.UpdateTime, id); err != nil {
 			return err
@@ -437,7 +361,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`
 
 func (s *Store) insertTransitions(ctx context.Context, tx *sqldb.Tx, ts []order.Transition) error {
 	for _, t := range ts {
-		if err := s.txExec(ctx, tx, insertTransition, t.OrderID, t.Sequence, t.Status, t.Step, t.Reason, t.Time,
+		if _, err := tx.ExecContext(ctx, insertTransition, t.OrderID, t.Sequence, t.Status, t.Step, t.Reason, t.Time,
 			string(order.MarshalSnapshot(t.Order))); err != nil {
 			return err
 		}
