@@ -21,18 +21,25 @@ import (
 //
 // Products are handed out as clones, so a caller that changes one cannot
 // change the cache.
+//
+// It also keeps the answers of recent listing queries (a page's ids and
+// versions, as ListProductVersions gives them) for pageTTL: every write
+// through this store drops them all, since any product write may move a
+// product into, out of or within any listing; other processes' writes show
+// after at most pageTTL. The query was most of a cached ListProducts' cost.
 type cachingStore struct {
 	Store
-	ttl time.Duration
-	now func() time.Time
+	ttl, pageTTL time.Duration
+	now          func() time.Time
 
 	// mu guards lru and gen, and so orders puts against invalidations: gen
 	// counts invalidations; a reader notes gen before it reads the database
 	// and puts what it read only if no invalidation happened meanwhile,
 	// since what it read may predate the write that invalidated.
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, cachedProduct]
-	gen uint64
+	mu    sync.Mutex
+	lru   *simplelru.LRU[string, cachedProduct]
+	pages *simplelru.LRU[string, cachedPage]
+	gen   uint64
 
 	hits, misses atomic.Uint64
 }
@@ -42,27 +49,76 @@ type cachedProduct struct {
 	expires time.Time
 }
 
-func newCachingStore(st Store, size int, ttl time.Duration, now func() time.Time) *cachingStore {
+type cachedPage struct {
+	versions []ProductVersion // never changed once cached
+	expires  time.Time
+}
+
+// maxCachedPages bounds the listing cache: pages are small (ids and
+// versions), and the listings customers repeat are few (each category's
+// first pages).
+const maxCachedPages = 1_000
+
+func newCachingStore(st Store, size int, ttl, pageTTL time.Duration, now func() time.Time) *cachingStore {
 	lru, err := simplelru.NewLRU[string, cachedProduct](size, nil)
 	if err != nil {
 		panic(err) // size > 0 is checked by the caller
 	}
-	return &cachingStore{Store: st, ttl: ttl, now: now, lru: lru}
+	pages, err := simplelru.NewLRU[string, cachedPage](maxCachedPages, nil)
+	if err != nil {
+		panic(err)
+	}
+	return &cachingStore{Store: st, ttl: ttl, pageTTL: pageTTL, now: now, lru: lru, pages: pages}
+}
+
+// ListProductVersions serves a listing's ids and versions from the listing
+// cache, or reads them and caches them (unless a write happened meanwhile:
+// see put). The slice returned must not be changed.
+func (c *cachingStore) ListProductVersions(ctx context.Context, q ProductQuery) ([]ProductVersion, error) {
+	key := q.pageKey()
+	c.mu.Lock()
+	e, ok := c.pages.Get(key)
+	if ok && !c.now().Before(e.expires) {
+		c.pages.Remove(key)
+		ok = false
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	if ok {
+		return e.versions, nil
+	}
+	vs, err := c.Store.ListProductVersions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if gen == c.gen {
+		c.pages.Add(key, cachedPage{versions: vs, expires: c.now().Add(c.pageTTL)})
+	}
+	c.mu.Unlock()
+	return vs, nil
 }
 
 // get returns a clone of the cached product with id, if it is fresh.
 func (c *cachingStore) get(id string) (*Product, bool) {
-	c.mu.Lock()
-	e, ok := c.lru.Get(id)
-	if ok && !c.now().Before(e.expires) {
-		c.lru.Remove(id)
-		ok = false
-	}
-	c.mu.Unlock()
+	p, ok := c.shared(id)
 	if !ok {
 		return nil, false
 	}
-	return e.p.Clone(), true
+	return p.Clone(), true
+}
+
+// shared returns the cached product with id itself, if it is fresh: the
+// caller must not change it (nor anything it points to).
+func (c *cachingStore) shared(id string) (*Product, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.Get(id)
+	if ok && !c.now().Before(e.expires) {
+		c.lru.Remove(id)
+		return nil, false
+	}
+	return e.p, ok
 }
 
 // CacheStats counts product reads served from the cache and from the
@@ -100,6 +156,7 @@ func (c *cachingStore) invalidate(id string) {
 	defer c.mu.Unlock()
 	c.gen++
 	c.lru.Remove(id)
+	c.pages.Purge()
 }
 
 func (c *cachingStore) Product(ctx context.Context, id string) (*Product, error) {

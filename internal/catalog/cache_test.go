@@ -241,22 +241,24 @@ func TestProductCacheOff(t *testing.T) {
 	}
 }
 
-// TestListProductsThroughCache: a listing takes ids and versions from the
-// database and the products from the cache, so a second page read costs
-// no decoding; yet a product changed by another process (the cache still
-// holding its old version) shows as the database has it.
+// TestListProductsThroughCache: a listing takes its page (ids and
+// versions) from the listing cache and the products from the product
+// cache, so a repeated page reads nothing; this service's own write shows
+// in the next listing at once, another process's after the listing TTL.
 func TestListProductsThroughCache(t *testing.T) {
 	t.Parallel()
+	c := &clock{now: t0}
 	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc, err := catalog.New(st, catalog.Config{})
+	cfg := catalog.Config{Clock: c.Now, ListingCacheTTL: time.Second}
+	svc, err := catalog.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := catalog.New(st, catalog.Config{}) // another process
+	other, err := catalog.New(st, cfg) // another process
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,28 +273,39 @@ func TestListProductsThroughCache(t *testing.T) {
 		}
 		ps = append(ps, created)
 	}
-	list := func() []*catalog.Product {
+	title := func(id string) string {
 		t.Helper()
 		got, _, err := svc.ListProducts(ctx, nil, catalog.ListRequest{Order: catalog.OrderPriceAsc})
 		if err != nil || len(got) != 3 {
 			t.Fatalf("ListProducts() = %d products, %v; want 3", len(got), err)
 		}
-		return got
+		for _, p := range got {
+			if p.ID == id {
+				return p.Title
+			}
+		}
+		t.Fatalf("ListProducts() lacks product %s", id)
+		return ""
 	}
-	list() // caches the page
+	title(ps[0].ID) // caches the page
 	before := svc.CacheStats()
-	list()
+	title(ps[0].ID)
 	if after := svc.CacheStats(); after.Hits-before.Hits != 3 || after.Misses != before.Misses {
 		t.Errorf("second listing: %+v -> %+v, want 3 hits and no miss", before, after)
 	}
-	retitle(t, other, ps[1], "Changed elsewhere")
-	found := false
-	for _, p := range list() {
-		if p.ID == ps[1].ID {
-			found = p.Title == "Changed elsewhere"
-		}
+
+	retitle(t, svc, ps[0], "Changed here")
+	if got := title(ps[0].ID); got != "Changed here" {
+		t.Errorf("after this service's write: title %q, want %q", got, "Changed here")
 	}
-	if !found {
-		t.Error("a listing showed the cached copy of a product another process changed")
+
+	retitle(t, other, ps[1], "Changed elsewhere")
+	c.Advance(999 * time.Millisecond)
+	if got := title(ps[1].ID); got != ps[1].Title {
+		t.Errorf("within the listing TTL: title %q, want the cached %q", got, ps[1].Title)
+	}
+	c.Advance(time.Millisecond)
+	if got := title(ps[1].ID); got != "Changed elsewhere" {
+		t.Errorf("after the listing TTL: title %q, want the other process's write", got)
 	}
 }

@@ -24,6 +24,13 @@ const (
 	// how stale a product changed by another process sharing the database
 	// can be. The service's own writes invalidate at once.
 	DefaultProductCacheTTL = 30 * time.Second
+	// DefaultListingCacheTTL bounds how long a listing's page (which
+	// products, in which order, at which versions) is served from memory:
+	// how late a listing shows a change made by another process sharing
+	// the database. The service's own writes drop every cached page at
+	// once. Short, since a listing is where an admin looks for a change;
+	// under load a second still serves thousands of pages per query.
+	DefaultListingCacheTTL = time.Second
 )
 
 // Config configures a Service. The zero value of every field means its
@@ -46,6 +53,9 @@ type Config struct {
 	// ProductCacheTTL is the longest a cached product is served. Default
 	// DefaultProductCacheTTL.
 	ProductCacheTTL time.Duration
+	// ListingCacheTTL is the longest a cached listing page is served
+	// (when the product cache is on). Default DefaultListingCacheTTL.
+	ListingCacheTTL time.Duration
 	// Logger receives failures of background work (the sweeper). Default:
 	// discard.
 	Logger *slog.Logger
@@ -63,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProductCacheTTL == 0 {
 		c.ProductCacheTTL = DefaultProductCacheTTL
+	}
+	if c.ListingCacheTTL == 0 {
+		c.ListingCacheTTL = DefaultListingCacheTTL
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -85,6 +98,9 @@ func (c Config) validate() error {
 	}
 	if c.ProductCacheTTL < 0 {
 		return fmt.Errorf("catalog: invalid config: ProductCacheTTL %v: want > 0", c.ProductCacheTTL)
+	}
+	if c.ListingCacheTTL < 0 {
+		return fmt.Errorf("catalog: invalid config: ListingCacheTTL %v: want > 0", c.ListingCacheTTL)
 	}
 	return nil
 }

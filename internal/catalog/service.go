@@ -28,7 +28,7 @@ func New(store Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{store: store, cfg: cfg}
 	if cfg.ProductCacheSize > 0 {
-		s.cache = newCachingStore(store, cfg.ProductCacheSize, cfg.ProductCacheTTL, cfg.Clock)
+		s.cache = newCachingStore(store, cfg.ProductCacheSize, cfg.ProductCacheTTL, cfg.ListingCacheTTL, cfg.Clock)
 		s.store = s.cache
 	}
 	return s, nil

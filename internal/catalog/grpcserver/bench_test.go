@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,12 +16,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/bazaarhq/bazaar/examples/helloworld"
 	catalogv1 "github.com/bazaarhq/bazaar/gen/bazaar/catalog/v1"
 	hellov1 "github.com/bazaarhq/bazaar/gen/bazaar/examples/helloworld/v1"
 	"github.com/bazaarhq/bazaar/internal/catalog"
 	"github.com/bazaarhq/bazaar/internal/catalog/grpcserver"
+	"github.com/bazaarhq/bazaar/internal/catalog/images"
+	"github.com/bazaarhq/bazaar/internal/catalog/seed"
 	"github.com/bazaarhq/bazaar/internal/catalog/store"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
@@ -209,4 +213,80 @@ func serveTCP(b *testing.B, start func(net.Listener) func()) *grpc.ClientConn {
 		stop()
 	})
 	return cc
+}
+
+// BenchmarkListProducts measures ListProducts, a page of 20 of the sample
+// catalog `bazaar seed` loads (200 products with their swatch images),
+// anonymous, through the full server chain over loopback TCP, against the
+// bare echo in the same iterations, at 50 concurrent callers. Issue 7's
+// target: >= 0.25 x echo.
+//
+//	go test -run '^$' -bench 'ListProducts' -benchtime 10x ./internal/catalog/grpcserver
+func BenchmarkListProducts(b *testing.B) {
+	ctx := b.Context()
+	dir := b.TempDir()
+	st, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := catalog.New(st, catalog.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	blobs, err := images.NewBlobStore(filepath.Join(dir, "images"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := seed.Catalog(ctx, svc, seed.WithProducts(200), seed.WithImages(blobs)); err != nil {
+		b.Fatal(err)
+	}
+
+	bare := grpc.NewServer()
+	hellov1.RegisterGreeterServiceServer(bare, helloworld.NewGreeter())
+	echo := hellov1.NewGreeterServiceClient(serveTCP(b, func(lis net.Listener) func() {
+		go func() { _ = bare.Serve(lis) }()
+		return bare.Stop
+	}))
+	c := catalogv1.NewCatalogServiceClient(serveTCP(b, fullChain(b, svc)))
+	var size atomic.Int64
+	legs := []struct {
+		name string
+		call func(i int) error
+	}{{"echo", func(int) error {
+		_, err := echo.SayHello(ctx, &hellov1.SayHelloRequest{Name: "bench"})
+		return err
+	}}, {"listproducts", func(int) error {
+		resp, err := c.ListProducts(ctx, &catalogv1.ListProductsRequest{PageSize: 20})
+		if err == nil && len(resp.GetProducts()) != 20 {
+			return fmt.Errorf("ListProducts() returned %d products, want 20", len(resp.GetProducts()))
+		}
+		size.Store(int64(proto.Size(resp)))
+		return err
+	}}}
+	for _, l := range legs {
+		if _, err := round(l.call, benchCallers*10); err != nil {
+			b.Fatalf("%s: %v", l.name, err)
+		}
+	}
+	const perRound = benchCallers * 20
+	took := make([]time.Duration, len(legs))
+	b.ResetTimer()
+	for b.Loop() {
+		for i, l := range legs {
+			d, err := round(l.call, perRound)
+			if err != nil {
+				b.Fatalf("%s: %v", l.name, err)
+			}
+			took[i] += d
+		}
+	}
+	rate := func(i int) float64 { return float64(b.N*perRound) / took[i].Seconds() }
+	for i, l := range legs {
+		b.ReportMetric(rate(i), l.name+"-calls/s")
+		if i > 0 {
+			b.ReportMetric(rate(i)/rate(0), l.name+"/echo")
+		}
+	}
+	b.ReportMetric(float64(size.Load()), "response-bytes")
 }

@@ -84,14 +84,6 @@ func productOf(p *catalogv1.Product) *catalog.Product {
 	return out
 }
 
-func productsProto(ps []*catalog.Product) []*catalogv1.Product {
-	out := make([]*catalogv1.Product, len(ps))
-	for i, p := range ps {
-		out[i] = productProto(p)
-	}
-	return out
-}
-
 func imageProto(img catalog.ImageRef) *catalogv1.ImageRef {
 	return &catalogv1.ImageRef{Id: img.ID, ContentType: img.ContentType, SizeBytes: img.SizeBytes, Sha256: img.SHA256}
 }

@@ -33,6 +33,7 @@ type Server struct {
 	svc    *catalog.Service
 	images *images.Service
 	feed   *events.Feed // WatchCatalog; see WithFeed
+	msgs   *productMessages
 }
 
 var _ catalogv1.CatalogServiceServer = (*Server)(nil)
@@ -47,7 +48,7 @@ func WithImages(img *images.Service) Option { return func(s *Server) { s.images 
 
 // New returns the transport for svc.
 func New(svc *catalog.Service, opts ...Option) *Server {
-	s := &Server{svc: svc}
+	s := &Server{svc: svc, msgs: newProductMessages()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -65,7 +66,7 @@ func (s *Server) GetProduct(ctx context.Context, req *catalogv1.GetProductReques
 	if err != nil {
 		return nil, err
 	}
-	return &catalogv1.GetProductResponse{Product: productProto(p)}, nil
+	return &catalogv1.GetProductResponse{Product: s.msgs.of(p)}, nil
 }
 
 // BatchGetProducts implements catalogv1.CatalogServiceServer.
@@ -74,7 +75,7 @@ func (s *Server) BatchGetProducts(ctx context.Context, req *catalogv1.BatchGetPr
 	if err != nil {
 		return nil, err
 	}
-	return &catalogv1.BatchGetProductsResponse{Products: productsProto(found), MissingIds: missing}, nil
+	return &catalogv1.BatchGetProductsResponse{Products: s.msgs.list(found), MissingIds: missing}, nil
 }
 
 // ListProducts implements catalogv1.CatalogServiceServer.
@@ -91,7 +92,7 @@ func (s *Server) ListProducts(ctx context.Context, req *catalogv1.ListProductsRe
 	if err != nil {
 		return nil, err
 	}
-	return &catalogv1.ListProductsResponse{Products: productsProto(ps), NextPageToken: next}, nil
+	return &catalogv1.ListProductsResponse{Products: s.msgs.list(ps), NextPageToken: next}, nil
 }
 
 // SearchProducts implements catalogv1.CatalogServiceServer.
@@ -100,7 +101,7 @@ func (s *Server) SearchProducts(ctx context.Context, req *catalogv1.SearchProduc
 	if err != nil {
 		return nil, err
 	}
-	return &catalogv1.SearchProductsResponse{Products: productsProto(ps), NextPageToken: next}, nil
+	return &catalogv1.SearchProductsResponse{Products: s.msgs.list(ps), NextPageToken: next}, nil
 }
 
 // CreateProduct implements catalogv1.CatalogServiceServer.
