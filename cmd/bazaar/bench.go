@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 
 	"github.com/bazaarhq/bazaar/internal/bench"
 	"github.com/bazaarhq/bazaar/internal/bench/scenarios"
@@ -38,6 +39,12 @@ of N requests per second (at most --concurrency in flight), each request's
 latency measured from when it was due. ` + "`bazaar up`" + `'s default rate limits
 (an anonymous caller 10/s) refuse most of a load test: start it with
 --rate-limit 1000000/1000000 --anonymous-rate-limit 1000000/1000000.
+
+--conns N spreads each scenario's unary calls (and upload's short
+client streams) round-robin over N connections per service, echo's and
+upload-sink's too; notify's and chat's long-lived streams keep one
+connection per 200 streams. --compression gzip compresses every call to
+the services (the echo and upload-sink baselines stay uncompressed).
 
 `
 
@@ -70,6 +77,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	adminAddr := fs.String("admin-addr", envOr(getenv, "ADMIN_ADDR", "127.0.0.1:9090"), "the admin HTTP address of bazaar up, for the server's CPU and RSS when local (empty: do not measure)")
 	adminPassword := fs.String("admin-password", getenv("BAZAAR_ADMIN_PASSWORD"), "the bootstrap admin's password (checkout, upload, notify, chat) (env BAZAAR_ADMIN_PASSWORD)")
 	subscribers := fs.Int("subscribers", 0, "notify: customers subscribed to their notifications (default and at least --concurrency)")
+	connsPer := fs.Int("conns", 1, "connections per service that the unary calls spread over, round-robin by worker")
+	compression := fs.String("compression", "", "compress every call to the services with this compressor (gzip); default none")
 	// clientFlags' --addr and --timeout mean something narrower here.
 	fs.Lookup("addr").Usage = "address of the catalog service (default from --host and --base-port)"
 	fs.Lookup("timeout").Usage = "deadline of each request"
@@ -106,6 +115,18 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	if cfg.Concurrency <= 0 {
 		return errors.New("--concurrency must be positive")
 	}
+	if *connsPer < 1 {
+		return errors.New("--conns must be at least 1")
+	}
+	var callOpts []grpc.CallOption
+	switch *compression {
+	case "", encoding.Identity:
+	default:
+		if encoding.GetCompressor(*compression) == nil {
+			return fmt.Errorf("--compression %q: not a registered compressor (gzip is)", *compression)
+		}
+		callOpts = append(callOpts, grpc.UseCompressor(*compression))
+	}
 	log := stdout
 	if *jsonOut {
 		log = io.Discard
@@ -128,11 +149,11 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			return grpcx.NewClient(addr, grpcx.WithTransportCredentials(insecure.NewCredentials()))
 		},
 		AdminPassword: *adminPassword, AdminToken: c.token,
-		Workers: cfg.Concurrency, Subscribers: *subscribers, Log: log,
+		Workers: cfg.Concurrency, Subscribers: *subscribers, Conns: *connsPer, CallOptions: callOpts, Log: log,
 	}
 	measureServer := *adminAddr != "" && bench.IsLocal(c.addr)
-	fmt.Fprintf(log, "bazaar bench: %s, %s per scenario after %s of warm-up; catalog at %s\n",
-		bench.DescribeMode(cfg), describeBound(cfg), cfg.Warmup, c.addr)
+	fmt.Fprintf(log, "bazaar bench: %s, %s per scenario after %s of warm-up; catalog at %s; %s\n",
+		bench.DescribeMode(cfg), describeBound(cfg), cfg.Warmup, c.addr, describeTransport(*connsPer, *compression))
 
 	report := &bench.Report{Time: time.Now().UTC(), Target: c.addr, Command: "bazaar bench " + strings.Join(redactSecrets(args), " ")}
 	var failed []error
@@ -212,6 +233,17 @@ func benchScenarios(list, baseline string) ([]string, error) {
 		return nil, errors.New("no scenario given")
 	}
 	return names, nil
+}
+
+func describeTransport(conns int, compression string) string {
+	s := "1 connection per service"
+	if conns > 1 {
+		s = fmt.Sprintf("%d connections per service", conns)
+	}
+	if compression != "" && compression != encoding.Identity {
+		s += ", " + compression + " compression"
+	}
+	return s
 }
 
 func describeBound(cfg bench.Config) string {

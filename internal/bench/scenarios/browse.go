@@ -21,7 +21,7 @@ type browse struct {
 	conns
 	name    string
 	mix     [3]int
-	catalog catalogv1.CatalogServiceClient
+	catalog []catalogv1.CatalogServiceClient // one per connection (Env.Conns)
 	ids     []string
 	words   []string
 	rngs    []*rand.Rand
@@ -32,18 +32,19 @@ const maxDiscovered = 1000
 
 func newBrowse(ctx context.Context, env Env, name string, mix [3]int) (*browse, error) {
 	b := &browse{conns: conns{env: env}, name: name, mix: mix}
-	cc, err := b.get("catalog")
+	ccs, err := b.pool("catalog")
 	if err != nil {
+		_ = b.Close()
 		return nil, err
 	}
-	b.catalog = catalogv1.NewCatalogServiceClient(cc)
+	b.catalog = clientsOf(ccs, catalogv1.NewCatalogServiceClient)
 	// Discover: list pages until enough ids (the catalog is public).
 	req := &catalogv1.ListProductsRequest{PageSize: 100}
 	words := map[string]bool{}
 	for len(b.ids) < maxDiscovered {
 		var resp *catalogv1.ListProductsResponse
 		err := patiently(ctx, func() (err error) {
-			resp, err = b.catalog.ListProducts(ctx, req)
+			resp, err = b.catalog[0].ListProducts(ctx, req)
 			return err
 		})
 		if err != nil {
@@ -86,15 +87,16 @@ func (b *browse) Name() string { return b.name }
 
 func (b *browse) Do(ctx context.Context, w int) (time.Duration, error) {
 	rng := b.rngs[w%len(b.rngs)]
+	catalog := b.catalog[w%len(b.catalog)]
 	n := rng.IntN(b.mix[0] + b.mix[1] + b.mix[2])
 	var err error
 	switch {
 	case n < b.mix[0]:
-		_, err = b.catalog.GetProduct(ctx, &catalogv1.GetProductRequest{Id: b.ids[rng.IntN(len(b.ids))]})
+		_, err = catalog.GetProduct(ctx, &catalogv1.GetProductRequest{Id: b.ids[rng.IntN(len(b.ids))]})
 	case n < b.mix[0]+b.mix[1]:
-		_, err = b.catalog.ListProducts(ctx, &catalogv1.ListProductsRequest{PageSize: 20})
+		_, err = catalog.ListProducts(ctx, &catalogv1.ListProductsRequest{PageSize: 20})
 	default:
-		_, err = b.catalog.SearchProducts(ctx, &catalogv1.SearchProductsRequest{Query: b.words[rng.IntN(len(b.words))], PageSize: 20})
+		_, err = catalog.SearchProducts(ctx, &catalogv1.SearchProductsRequest{Query: b.words[rng.IntN(len(b.words))], PageSize: 20})
 	}
 	return 0, err
 }

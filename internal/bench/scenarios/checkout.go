@@ -25,7 +25,7 @@ const checkoutProducts = 50
 // commit, capture) across identity, catalog, payment and order.
 type checkout struct {
 	*shopper
-	orders   orderv1.OrderServiceClient
+	orders   []orderv1.OrderServiceClient // one per connection (Env.Conns)
 	products []string
 	buyers   []string
 	rngs     []*rand.Rand
@@ -45,11 +45,11 @@ func newCheckout(ctx context.Context, env Env) (*checkout, error) {
 }
 
 func (c *checkout) setup(ctx context.Context) error {
-	cc, err := c.get("order")
+	ccs, err := c.pool("order")
 	if err != nil {
 		return err
 	}
-	c.orders = orderv1.NewOrderServiceClient(cc)
+	c.orders = clientsOf(ccs, orderv1.NewOrderServiceClient)
 	token, err := c.adminToken(ctx)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (c *checkout) Do(ctx context.Context, w int) (time.Duration, error) {
 	for _, p := range rng.Perm(len(c.products))[:1+rng.IntN(3)] {
 		items = append(items, &orderv1.LineItem{ProductId: c.products[p], Quantity: 1})
 	}
-	_, err := placeOrder(bearer(ctx, c.buyers[w%len(c.buyers)]), c.orders, items)
+	_, err := placeOrder(bearer(ctx, c.buyers[w%len(c.buyers)]), c.orders[w%len(c.orders)], items)
 	return 0, err
 }
 

@@ -15,11 +15,12 @@ import (
 // echo serves the foundation's Greeter on a bare grpc.Server (nothing in
 // its chain) on a loopback port of this process and calls SayHello: what
 // gRPC itself costs on this machine, the baseline of every other scenario.
+// Its workers spread over Env.Conns connections, like the services'.
 type echo struct {
-	srv    *grpc.Server
-	served chan error
-	cc     *grpc.ClientConn
-	client helloworldv1.GreeterServiceClient
+	srv     *grpc.Server
+	served  chan error
+	ccs     []*grpc.ClientConn
+	clients []helloworldv1.GreeterServiceClient
 }
 
 func newEcho(env Env) (*echo, error) {
@@ -30,27 +31,49 @@ func newEcho(env Env) (*echo, error) {
 	e := &echo{srv: grpc.NewServer(), served: make(chan error, 1)}
 	helloworldv1.RegisterGreeterServiceServer(e.srv, helloworld.NewGreeter())
 	go func() { e.served <- e.srv.Serve(lis) }()
-	e.cc, err = env.DialEcho(lis.Addr().String())
-	if err != nil {
-		e.srv.Stop()
+	if e.ccs, err = dialLocal(env, lis.Addr().String()); err != nil {
+		_ = e.Close()
 		return nil, err
 	}
-	e.client = helloworldv1.NewGreeterServiceClient(e.cc)
+	for _, cc := range e.ccs {
+		e.clients = append(e.clients, helloworldv1.NewGreeterServiceClient(cc))
+	}
 	return e, nil
 }
 
 func (*echo) Name() string { return "echo" }
 
-func (e *echo) Do(ctx context.Context, _ int) (time.Duration, error) {
-	_, err := e.client.SayHello(ctx, &helloworldv1.SayHelloRequest{Name: "bench"})
+func (e *echo) Do(ctx context.Context, w int) (time.Duration, error) {
+	_, err := e.clients[w%len(e.clients)].SayHello(ctx, &helloworldv1.SayHelloRequest{Name: "bench"})
 	return 0, err
 }
 
 func (e *echo) Close() error {
-	err := e.cc.Close()
+	err := closeAll(e.ccs)
 	e.srv.Stop()
 	if serr := <-e.served; serr != nil && !errors.Is(serr, grpc.ErrServerStopped) {
 		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// dialLocal dials an in-process server env.Conns times.
+func dialLocal(env Env, addr string) ([]*grpc.ClientConn, error) {
+	var ccs []*grpc.ClientConn
+	for range max(env.Conns, 1) {
+		cc, err := env.DialEcho(addr)
+		if err != nil {
+			return nil, errors.Join(err, closeAll(ccs))
+		}
+		ccs = append(ccs, cc)
+	}
+	return ccs, nil
+}
+
+func closeAll(ccs []*grpc.ClientConn) error {
+	var err error
+	for _, cc := range ccs {
+		err = errors.Join(err, cc.Close())
 	}
 	return err
 }

@@ -18,7 +18,7 @@ import (
 type notify struct {
 	*shopper
 	*streams
-	orders  orderv1.OrderServiceClient
+	orders  []orderv1.OrderServiceClient // one per connection (Env.Conns)
 	product string
 	subs    []subscriber
 	next    []int // per worker: how many of its customers it has used
@@ -43,11 +43,11 @@ func newNotify(ctx context.Context, env Env) (*notify, error) {
 }
 
 func (n *notify) setup(ctx context.Context) error {
-	occ, err := n.get("order")
+	occs, err := n.pool("order")
 	if err != nil {
 		return err
 	}
-	n.orders = orderv1.NewOrderServiceClient(occ)
+	n.orders = clientsOf(occs, orderv1.NewOrderServiceClient)
 	token, err := n.adminToken(ctx)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (n *notify) Do(ctx context.Context, w int) (time.Duration, error) {
 	i := w + (n.next[w]%owned)*workers
 	n.next[w]++
 	sub := n.subs[i]
-	o, err := placeOrder(bearer(ctx, sub.token), n.orders, []*orderv1.LineItem{{ProductId: n.product, Quantity: 1}})
+	o, err := placeOrder(bearer(ctx, sub.token), n.orders[w%len(n.orders)], []*orderv1.LineItem{{ProductId: n.product, Quantity: 1}})
 	if err != nil {
 		return 0, err
 	}

@@ -44,6 +44,16 @@ type Env struct {
 	// Subscribers is notify's number of subscribed customers (at least
 	// Workers).
 	Subscribers int
+	// Conns is how many connections the unary calls of a scenario spread
+	// over, per service: worker w calls on connection w mod Conns (echo and
+	// upload-sink dial their server Conns times too). Long-lived streams
+	// (notify's subscriptions, chat) keep one connection per
+	// streamsPerConn streams whatever it says. Default 1.
+	Conns int
+	// CallOptions are added to every call to the services (not to echo's
+	// or upload-sink's in-process servers, which stay the bare baseline):
+	// grpc.UseCompressor("gzip"), for instance.
+	CallOptions []grpc.CallOption
 	// Log receives setup progress; may be nil.
 	Log io.Writer
 }
@@ -75,6 +85,7 @@ func New(ctx context.Context, name string, env Env) (Scenario, error) {
 		env.Workers = 16
 	}
 	env.Subscribers = max(env.Subscribers, env.Workers)
+	env.Conns = max(env.Conns, 1)
 	switch name {
 	case "echo":
 		return newEcho(env)
@@ -100,30 +111,80 @@ func New(ctx context.Context, name string, env Env) (Scenario, error) {
 	return nil, fmt.Errorf("unknown scenario %q (known: %s, %s)", name, strings.Join(All, ", "), strings.Join(Extra, ", "))
 }
 
-// conns dials services once (or once per key "service#n") and closes them
-// all.
+// conns dials services once (or once per key "service#n" or "service@n")
+// and closes them all.
 type conns struct {
 	mu  sync.Mutex
 	env Env
 	cc  map[string]*grpc.ClientConn
 }
 
-func (c *conns) get(service string) (*grpc.ClientConn, error) {
+// get returns the connection to service (or to the service of a key
+// "service#n", "service@n"), dialled on first use, with env.CallOptions
+// added to each of its calls.
+func (c *conns) get(service string) (grpc.ClientConnInterface, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cc, ok := c.cc[service]; ok {
+	cc, ok := c.cc[service]
+	if !ok {
+		base := service
+		if i := strings.IndexAny(service, "#@"); i >= 0 {
+			base = service[:i]
+		}
+		var err error
+		if cc, err = c.env.Dial(base); err != nil {
+			return nil, fmt.Errorf("dial %s: %w", service, err)
+		}
+		if c.cc == nil {
+			c.cc = map[string]*grpc.ClientConn{}
+		}
+		c.cc[service] = cc
+	}
+	if len(c.env.CallOptions) == 0 {
 		return cc, nil
 	}
-	base, _, _ := strings.Cut(service, "#")
-	cc, err := c.env.Dial(base)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", service, err)
+	return withCallOptions{cc, c.env.CallOptions}, nil
+}
+
+// pool returns env.Conns connections to service for unary calls, the
+// first being get(service)'s: worker w uses pool[w%len(pool)].
+func (c *conns) pool(service string) ([]grpc.ClientConnInterface, error) {
+	out := make([]grpc.ClientConnInterface, 0, max(c.env.Conns, 1))
+	for i := range max(c.env.Conns, 1) {
+		key := service
+		if i > 0 {
+			key = fmt.Sprintf("%s@%d", service, i)
+		}
+		cc, err := c.get(key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cc)
 	}
-	if c.cc == nil {
-		c.cc = map[string]*grpc.ClientConn{}
+	return out, nil
+}
+
+// clientsOf makes one generated client per connection.
+func clientsOf[T any](ccs []grpc.ClientConnInterface, newClient func(grpc.ClientConnInterface) T) []T {
+	out := make([]T, len(ccs))
+	for i, cc := range ccs {
+		out[i] = newClient(cc)
 	}
-	c.cc[service] = cc
-	return cc, nil
+	return out
+}
+
+// withCallOptions adds call options to every call made on a connection.
+type withCallOptions struct {
+	grpc.ClientConnInterface
+	opts []grpc.CallOption
+}
+
+func (w withCallOptions) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	return w.ClientConnInterface.Invoke(ctx, method, args, reply, append(slices.Clip(w.opts), opts...)...)
+}
+
+func (w withCallOptions) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return w.ClientConnInterface.NewStream(ctx, desc, method, append(slices.Clip(w.opts), opts...)...)
 }
 
 // streamsPerConn keeps a connection's long-lived streams under the
@@ -133,7 +194,7 @@ const streamsPerConn = 200
 
 // forStream returns the connection to service for the i-th long-lived
 // stream: a new connection every streamsPerConn streams.
-func (c *conns) forStream(service string, i int) (*grpc.ClientConn, error) {
+func (c *conns) forStream(service string, i int) (grpc.ClientConnInterface, error) {
 	return c.get(fmt.Sprintf("%s#%d", service, i/streamsPerConn))
 }
 

@@ -21,11 +21,11 @@ import (
 // chain, validation, sniffing, hashing, the synced blob, the catalog
 // record) keeps of the transport's client-streaming throughput.
 type uploadSink struct {
-	srv    *grpc.Server
-	served chan error
-	cc     *grpc.ClientConn
-	client catalogv1.CatalogServiceClient
-	png    []byte
+	srv     *grpc.Server
+	served  chan error
+	ccs     []*grpc.ClientConn // Env.Conns of them
+	clients []catalogv1.CatalogServiceClient
+	png     []byte
 }
 
 type discardSink struct {
@@ -50,24 +50,25 @@ func newUploadSink(env Env) (*uploadSink, error) {
 	u := &uploadSink{srv: grpc.NewServer(), served: make(chan error, 1), png: noisePNG(uploadSide, 7)}
 	catalogv1.RegisterCatalogServiceServer(u.srv, discardSink{})
 	go func() { u.served <- u.srv.Serve(lis) }()
-	u.cc, err = env.DialEcho(lis.Addr().String())
-	if err != nil {
-		u.srv.Stop()
+	if u.ccs, err = dialLocal(env, lis.Addr().String()); err != nil {
+		_ = u.Close()
 		return nil, err
 	}
-	u.client = catalogv1.NewCatalogServiceClient(u.cc)
+	for _, cc := range u.ccs {
+		u.clients = append(u.clients, catalogv1.NewCatalogServiceClient(cc))
+	}
 	return u, nil
 }
 
 func (*uploadSink) Name() string { return "upload-sink" }
 
-func (u *uploadSink) Do(ctx context.Context, _ int) (time.Duration, error) {
-	_, err := images.Upload(ctx, u.client, "sink", bytes.NewReader(u.png), int64(len(u.png)))
+func (u *uploadSink) Do(ctx context.Context, w int) (time.Duration, error) {
+	_, err := images.Upload(ctx, u.clients[w%len(u.clients)], "sink", bytes.NewReader(u.png), int64(len(u.png)))
 	return 0, err
 }
 
 func (u *uploadSink) Close() error {
-	err := u.cc.Close()
+	err := closeAll(u.ccs)
 	u.srv.Stop()
 	if serr := <-u.served; serr != nil && !errors.Is(serr, grpc.ErrServerStopped) {
 		err = errors.Join(err, serr)

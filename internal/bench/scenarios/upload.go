@@ -34,6 +34,7 @@ const imagesPerProduct = 50
 type upload struct {
 	*shopper
 	token    string
+	catalogs []catalogv1.CatalogServiceClient // one per connection (Env.Conns)
 	png      []byte
 	products []string // per worker
 	uploaded []int    // per worker
@@ -46,7 +47,11 @@ func newUpload(ctx context.Context, env Env) (*upload, error) {
 		return nil, err
 	}
 	u := &upload{shopper: s, png: noisePNG(uploadSide, 7), products: make([]string, env.Workers), uploaded: make([]int, env.Workers)}
-	u.token, err = u.adminToken(ctx)
+	ccs, err := u.pool("catalog")
+	if err == nil {
+		u.catalogs = clientsOf(ccs, catalogv1.NewCatalogServiceClient)
+		u.token, err = u.adminToken(ctx)
+	}
 	for w := 0; err == nil && w < env.Workers; w++ {
 		u.products[w], err = u.draft(bearer(ctx, u.token))
 	}
@@ -75,7 +80,7 @@ func (u *upload) Do(ctx context.Context, w int) (time.Duration, error) {
 	}
 	u.uploaded[w]++
 	start := time.Now()
-	_, err := images.Upload(ctx, u.catalog, u.products[w], bytes.NewReader(u.png), int64(len(u.png)))
+	_, err := images.Upload(ctx, u.catalogs[w%len(u.catalogs)], u.products[w], bytes.NewReader(u.png), int64(len(u.png)))
 	return max(time.Since(start), time.Microsecond), err
 }
 
