@@ -204,7 +204,10 @@ func serveTCP(b *testing.B, start func(net.Listener) func()) *grpc.ClientConn {
 		b.Fatal(err)
 	}
 	stop := start(lis)
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The project's codec, as grpcx clients have it (the servers under
+	// test decide their own).
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(grpcx.Codec)))
 	if err != nil {
 		b.Fatal(err)
 	}

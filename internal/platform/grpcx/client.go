@@ -314,6 +314,7 @@ func NewClient(target string, opts ...ClientOption) (*grpc.ClientConn, error) {
 		grpc.WithDisableServiceConfig(),
 		grpc.WithKeepaliveParams(cfg.keepalive),
 		grpc.WithDefaultCallOptions(
+			codecCallOption(),
 			grpc.MaxCallRecvMsgSize(cfg.maxMessageSize),
 			grpc.MaxCallSendMsgSize(cfg.maxMessageSize),
 		),

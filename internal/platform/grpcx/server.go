@@ -50,7 +50,7 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	s := &Server{cfg: cfg, health: health.NewServer(), drainCtx: drainCtx, drain: drain}
 	ch := newChain(s, v)
 	gopts := cfg.limits.serverOptions()
-	gopts = append(gopts, grpc.ChainUnaryInterceptor(ch.unary()...), grpc.ChainStreamInterceptor(ch.stream()...))
+	gopts = append(gopts, codecServerOption(), grpc.ChainUnaryInterceptor(ch.unary()...), grpc.ChainStreamInterceptor(ch.stream()...))
 	if cfg.tracing != nil {
 		gopts = append(gopts, grpc.StatsHandler(newTraceHandler(cfg.tracing)))
 	}
