@@ -114,8 +114,13 @@ func (s *Service) PlaceOrder(ctx context.Context, caller *auth.Principal, r Plac
 		return nil, errs.Wrap(err, errs.Unavailable, ReasonCheckoutInterrupted,
 			"the order was placed but its checkout was interrupted; retry with the same idempotency key")
 	}
+	// Follow the order before its driver starts: no change can then be
+	// missed, and the wait needs no read of the row just written.
+	sub := s.changes.subscribe(o.ID)
+	defer sub.close()
+	_, seen, _ := sub.state()
 	s.goDrive(o.ID, o)
-	return s.await(ctx, o)
+	return s.wait(ctx, o, sub, seen)
 }
 
 // replay answers a repeated PlaceOrder with the order its key placed.
@@ -143,6 +148,19 @@ func (s *Service) await(ctx context.Context, o *Order) (*Order, error) {
 	if o.Status.Terminal() {
 		return o.publicCopy(), nil
 	}
+	sub := s.changes.subscribe(o.ID)
+	defer sub.close()
+	_, seen, _ := sub.state()
+	cur, err := s.store.Order(ctx, o.ID)
+	if err != nil {
+		return nil, storeError(err, "reading order")
+	}
+	return s.wait(ctx, cur, sub, seen)
+}
+
+// wait is await once following: cur is the order as read (or written)
+// after sub started following it, when sub had seen seen changes.
+func (s *Service) wait(ctx context.Context, cur *Order, sub *subscription, seen uint64) (*Order, error) {
 	budget := s.cfg.PlaceOrderWait
 	if dl, ok := ctx.Deadline(); ok {
 		budget = min(budget, time.Until(dl)-answerMargin)
@@ -151,13 +169,7 @@ func (s *Service) await(ctx context.Context, o *Order) (*Order, error) {
 	defer timer.Stop()
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
-	sub := s.changes.subscribe(o.ID)
-	defer sub.close()
-	_, seen, _ := sub.state()
-	cur, err := s.store.Order(ctx, o.ID)
-	if err != nil {
-		return nil, storeError(err, "reading order")
-	}
+	var err error
 	for {
 		changed, gen, latest := sub.state()
 		if gen != seen && latest != nil {
@@ -172,7 +184,7 @@ func (s *Service) await(ctx context.Context, o *Order) (*Order, error) {
 			// Another process may be driving it, or nobody: read it.
 			s.kick(cur)
 			_, seen, _ = sub.state()
-			if cur, err = s.store.Order(ctx, o.ID); err != nil {
+			if cur, err = s.store.Order(ctx, cur.ID); err != nil {
 				return nil, storeError(err, "reading order")
 			}
 		case <-timer.C:

@@ -72,12 +72,15 @@ const (
 
 func flagsOf(o *order.Order) int64 {
 	var f int64
-	for bit, on := range map[int64]bool{
-		flagReserved: o.Reserved, flagAuthorized: o.Authorized, flagCommitted: o.Committed,
-		flagCaptured: o.Captured, flagTriedReturn: o.TriedReturn, flagCancelRequested: o.CancelRequested,
+	for _, b := range [...]struct {
+		bit int64
+		on  bool
+	}{
+		{flagReserved, o.Reserved}, {flagAuthorized, o.Authorized}, {flagCommitted, o.Committed},
+		{flagCaptured, o.Captured}, {flagTriedReturn, o.TriedReturn}, {flagCancelRequested, o.CancelRequested},
 	} {
-		if on {
-			f |= bit
+		if b.on {
+			f |= b.bit
 		}
 	}
 	return f
