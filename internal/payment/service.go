@@ -125,9 +125,15 @@ func (s *Service) join(ctx context.Context, op *Operation, fp []byte) (*Operatio
 			}
 			poll = min(2*poll, 50*time.Millisecond)
 		}
+		method, key := op.Method, op.Key
 		var err error
-		if op, err = s.store.Operation(ctx, op.Method, op.Key); err != nil {
-			return nil, storeError(err, "reading %s", op.Method)
+		if op, err = s.store.Operation(ctx, method, key); err != nil {
+			// The caller's deadline may pass during the read as well as
+			// during the wait: the answer is the same.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, errInProgress(s.cfg.RetryAfter)
+			}
+			return nil, storeError(err, "reading %s", method)
 		}
 	}
 }
