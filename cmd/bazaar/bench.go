@@ -20,6 +20,7 @@ import (
 
 	"github.com/bazaarhq/bazaar/internal/bench"
 	"github.com/bazaarhq/bazaar/internal/bench/scenarios"
+	"github.com/bazaarhq/bazaar/internal/catalog/images"
 	"github.com/bazaarhq/bazaar/internal/platform/grpcx"
 )
 
@@ -76,6 +77,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	adminAddr := fs.String("admin-addr", envOr(getenv, "ADMIN_ADDR", "127.0.0.1:9090"), "the admin HTTP address of bazaar up, for the server's CPU and RSS when local (empty: do not measure)")
 	adminPassword := fs.String("admin-password", getenv("BAZAAR_ADMIN_PASSWORD"), "the bootstrap admin's password (checkout, upload, notify, chat) (env BAZAAR_ADMIN_PASSWORD)")
+	imageSize := fs.Int("image-size", scenarios.DefaultImageSize, "upload, upload-sink: about how many bytes each image has (at most the catalog's 10 MiB)")
 	subscribers := fs.Int("subscribers", 0, "notify: customers subscribed to their notifications (default and at least --concurrency)")
 	connsPer := fs.Int("conns", 1, "connections per service that the unary calls spread over, round-robin by worker")
 	compression := fs.String("compression", "", "compress every call to the services with this compressor (gzip); default none")
@@ -118,6 +120,9 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	if *connsPer < 1 {
 		return errors.New("--conns must be at least 1")
 	}
+	if *imageSize < 1<<10 || *imageSize > images.DefaultMaxImageSize {
+		return fmt.Errorf("--image-size %d: want 1 KiB to %d bytes (the catalog's limit)", *imageSize, images.DefaultMaxImageSize)
+	}
 	var callOpts []grpc.CallOption
 	switch *compression {
 	case "", encoding.Identity:
@@ -149,7 +154,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			return grpcx.NewClient(addr, grpcx.WithTransportCredentials(insecure.NewCredentials()))
 		},
 		AdminPassword: *adminPassword, AdminToken: c.token,
-		Workers: cfg.Concurrency, Subscribers: *subscribers, Conns: *connsPer, CallOptions: callOpts, Log: log,
+		Workers: cfg.Concurrency, Subscribers: *subscribers, ImageSize: *imageSize, Conns: *connsPer, CallOptions: callOpts, Log: log,
 	}
 	measureServer := *adminAddr != "" && bench.IsLocal(c.addr)
 	fmt.Fprintf(log, "bazaar bench: %s, %s per scenario after %s of warm-up; catalog at %s; %s\n",

@@ -34,6 +34,7 @@ func TestBenchSmoke(t *testing.T) {
 	err := benchCommand(t.Context(), []string{
 		"--scenario", strings.Join(names, ","), "--baseline", "echo",
 		"--duration", "1s", "--warmup", "100ms", "--concurrency", "4", "--subscribers", "6",
+		"--image-size", "200000", // 4 chunks an upload
 		"--json", "--report", dir,
 		"--addr", addrs["catalog"], "--identity-addr", addrs["identity"], "--order-addr", addrs["order"],
 		"--notification-addr", addrs["notification"], "--admin-addr", addrs["admin"],

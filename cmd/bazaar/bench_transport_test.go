@@ -62,7 +62,9 @@ func TestBenchConnsAndCompression(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range [][]string{{"--conns", "0"}, {"--compression", "zstd-nope"}} {
+	for _, bad := range [][]string{
+		{"--conns", "0"}, {"--compression", "zstd-nope"}, {"--image-size", "0"}, {"--image-size", "10485761"},
+	} {
 		if err := benchCommand(t.Context(), bad, noEnv, &syncBuffer{}); err == nil {
 			t.Errorf("bazaar bench %q = nil, want an error", bad)
 		}

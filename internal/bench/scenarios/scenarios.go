@@ -44,6 +44,10 @@ type Env struct {
 	// Subscribers is notify's number of subscribed customers (at least
 	// Workers).
 	Subscribers int
+	// ImageSize is about how many bytes upload and upload-sink send per
+	// image (a PNG of random pixels: a square of ImageSize/4 pixels).
+	// Default DefaultImageSize.
+	ImageSize int
 	// Conns is how many connections the unary calls of a scenario spread
 	// over, per service: worker w calls on connection w mod Conns (echo and
 	// upload-sink dial their server Conns times too). Long-lived streams
@@ -86,6 +90,9 @@ func New(ctx context.Context, name string, env Env) (Scenario, error) {
 	}
 	env.Subscribers = max(env.Subscribers, env.Workers)
 	env.Conns = max(env.Conns, 1)
+	if env.ImageSize <= 0 {
+		env.ImageSize = DefaultImageSize
+	}
 	switch name {
 	case "echo":
 		return newEcho(env)

@@ -47,7 +47,7 @@ func newUploadSink(env Env) (*uploadSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &uploadSink{srv: grpc.NewServer(), served: make(chan error, 1), png: noisePNG(uploadSide, 7)}
+	u := &uploadSink{srv: grpc.NewServer(), served: make(chan error, 1), png: noisePNG(imageSide(env.ImageSize), 7)}
 	catalogv1.RegisterCatalogServiceServer(u.srv, discardSink{})
 	go func() { u.served <- u.srv.Serve(lis) }()
 	if u.ccs, err = dialLocal(env, lis.Addr().String()); err != nil {

@@ -15,10 +15,22 @@ import (
 	"github.com/bazaarhq/bazaar/internal/catalog/images"
 )
 
-// uploadSide is the generated image's side in pixels: random RGBA noise
-// does not compress, so the PNG is about 4·side² bytes (64 KiB, one
-// ChunkSize chunk and a bit).
-const uploadSide = 128
+// DefaultImageSize is the default of Env.ImageSize: 64 KiB, one ChunkSize
+// chunk and a bit, a thumbnail. Per-upload costs (a file, its fsync, a
+// catalog write) dominate at that size; --image-size 1048576 measures the
+// bytes' path instead.
+const DefaultImageSize = 64 << 10
+
+// imageSide is the side in pixels of a generated image of about size
+// bytes: random RGBA noise does not compress, so the PNG is about 4·side²
+// bytes.
+func imageSide(size int) int {
+	side := 1
+	for (side+1)*(side+1)*4 <= size {
+		side++
+	}
+	return side
+}
 
 // imagesPerProduct is how many images upload adds to one product before
 // it moves on to a new one: a product's image list is part of every read
@@ -46,7 +58,7 @@ func newUpload(ctx context.Context, env Env) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{shopper: s, png: noisePNG(uploadSide, 7), products: make([]string, env.Workers), uploaded: make([]int, env.Workers)}
+	u := &upload{shopper: s, png: noisePNG(imageSide(env.ImageSize), 7), products: make([]string, env.Workers), uploaded: make([]int, env.Workers)}
 	ccs, err := u.pool("catalog")
 	if err == nil {
 		u.catalogs = clientsOf(ccs, catalogv1.NewCatalogServiceClient)
