@@ -90,6 +90,19 @@ func TestCodecIsTheProtoWireFormat(t *testing.T) {
 			if diff := cmp.Diff(tc.msg, back, protocmp.Transform()); diff != "" {
 				t.Errorf("Codec.Unmarshal(proto's bytes) differs (-want +got):\n%s", diff)
 			}
+
+			// As the transport hands it over: in several frames.
+			third := len(wire) / 3
+			frames := mem.BufferSlice{mem.SliceBuffer(wire[:third]), mem.SliceBuffer(wire[third : 2*third]), mem.SliceBuffer(wire[2*third:])}
+			for range 2 { // the second time with a recycled buffer
+				back = tc.msg.ProtoReflect().New().Interface()
+				if err := grpcx.Codec.Unmarshal(frames, back); err != nil {
+					t.Fatalf("Codec.Unmarshal(3 frames) = %v", err)
+				}
+				if diff := cmp.Diff(tc.msg, back, protocmp.Transform()); diff != "" {
+					t.Errorf("Codec.Unmarshal(3 frames) differs (-want +got):\n%s", diff)
+				}
+			}
 		})
 	}
 }
