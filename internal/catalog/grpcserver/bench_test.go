@@ -82,34 +82,43 @@ func BenchmarkGetProduct(b *testing.B) {
 		return bare.Stop
 	}))
 
-	legs := []struct {
-		name string
-		call func(i int) error
-	}{{"echo", func(int) error {
-		_, err := echo.SayHello(ctx, &hellov1.SayHelloRequest{Name: "bench"})
-		return err
-	}}}
+	legs := []leg{echoLeg(ctx, echo)}
 	for _, v := range []struct {
 		name string
 		svc  *catalog.Service
 	}{{"getproduct", cached}, {"getproduct-nocache", uncached}} {
 		c := catalogv1.NewCatalogServiceClient(serveTCP(b, fullChain(b, v.svc)))
-		legs = append(legs, struct {
-			name string
-			call func(i int) error
-		}{v.name, func(i int) error {
+		legs = append(legs, leg{v.name, func(i int) error {
 			_, err := c.GetProduct(ctx, &catalogv1.GetProductRequest{Id: ids[i%len(ids)]})
 			return err
 		}})
 	}
-	// Warm every leg (connections, caches) before timing.
-	for _, l := range legs {
+	runLegs(b, legs, benchCallers*40)
+}
+
+// leg is one kind of call of a benchmark that compares kinds of calls.
+type leg struct {
+	name string
+	call func(i int) error
+}
+
+func echoLeg(ctx context.Context, echo hellov1.GreeterServiceClient) leg {
+	return leg{"echo", func(int) error {
+		_, err := echo.SayHello(ctx, &hellov1.SayHelloRequest{Name: "bench"})
+		return err
+	}}
+}
+
+// runLegs warms every leg, then runs one round of perRound calls on each
+// leg per iteration, so that the legs share the machine's noise, and
+// reports each leg's calls per second and its ratio to the first (echo).
+func runLegs(b *testing.B, legs []leg, perRound int) {
+	b.Helper()
+	for _, l := range legs { // connections, caches
 		if _, err := round(l.call, benchCallers*10); err != nil {
 			b.Fatalf("%s: %v", l.name, err)
 		}
 	}
-
-	const perRound = benchCallers * 40
 	took := make([]time.Duration, len(legs))
 	b.ResetTimer()
 	for b.Loop() {
@@ -253,43 +262,13 @@ func BenchmarkListProducts(b *testing.B) {
 	}))
 	c := catalogv1.NewCatalogServiceClient(serveTCP(b, fullChain(b, svc)))
 	var size atomic.Int64
-	legs := []struct {
-		name string
-		call func(i int) error
-	}{{"echo", func(int) error {
-		_, err := echo.SayHello(ctx, &hellov1.SayHelloRequest{Name: "bench"})
-		return err
-	}}, {"listproducts", func(int) error {
+	runLegs(b, []leg{echoLeg(ctx, echo), {"listproducts", func(int) error {
 		resp, err := c.ListProducts(ctx, &catalogv1.ListProductsRequest{PageSize: 20})
 		if err == nil && len(resp.GetProducts()) != 20 {
 			return fmt.Errorf("ListProducts() returned %d products, want 20", len(resp.GetProducts()))
 		}
 		size.Store(int64(proto.Size(resp)))
 		return err
-	}}}
-	for _, l := range legs {
-		if _, err := round(l.call, benchCallers*10); err != nil {
-			b.Fatalf("%s: %v", l.name, err)
-		}
-	}
-	const perRound = benchCallers * 20
-	took := make([]time.Duration, len(legs))
-	b.ResetTimer()
-	for b.Loop() {
-		for i, l := range legs {
-			d, err := round(l.call, perRound)
-			if err != nil {
-				b.Fatalf("%s: %v", l.name, err)
-			}
-			took[i] += d
-		}
-	}
-	rate := func(i int) float64 { return float64(b.N*perRound) / took[i].Seconds() }
-	for i, l := range legs {
-		b.ReportMetric(rate(i), l.name+"-calls/s")
-		if i > 0 {
-			b.ReportMetric(rate(i)/rate(0), l.name+"/echo")
-		}
-	}
+	}}}, benchCallers*20)
 	b.ReportMetric(float64(size.Load()), "response-bytes")
 }
