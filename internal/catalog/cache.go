@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +25,8 @@ import (
 // change the cache.
 //
 // It also keeps the answers of recent listing queries (a page's ids and
-// versions, as ListProductVersions gives them) for pageTTL: every write
+// versions, as ListProductVersions gives them) and searches (a page of
+// products) for pageTTL: every write
 // through this store drops them all, since any product write may move a
 // product into, out of or within any listing; other processes' writes show
 // after at most pageTTL. The query was most of a cached ListProducts' cost.
@@ -49,8 +52,11 @@ type cachedProduct struct {
 	expires time.Time
 }
 
+// cachedPage is a listing's page (versions) or a search's (products);
+// neither is changed once cached.
 type cachedPage struct {
-	versions []ProductVersion // never changed once cached
+	versions []ProductVersion
+	products []*Product
 	expires  time.Time
 }
 
@@ -75,7 +81,28 @@ func newCachingStore(st Store, size int, ttl, pageTTL time.Duration, now func() 
 // cache, or reads them and caches them (unless a write happened meanwhile:
 // see put). The slice returned must not be changed.
 func (c *cachingStore) ListProductVersions(ctx context.Context, q ProductQuery) ([]ProductVersion, error) {
-	key := q.pageKey()
+	p, err := c.page(q.pageKey(), func() (cachedPage, error) {
+		vs, err := c.Store.ListProductVersions(ctx, q)
+		return cachedPage{versions: vs}, err
+	})
+	return p.versions, err
+}
+
+// SearchProducts serves a search's page from the listing cache, as
+// ListProductVersions does; the products are shared by every caller that
+// gets the page and must not be changed.
+func (c *cachingStore) SearchProducts(ctx context.Context, words []string, offset, limit int) ([]*Product, error) {
+	key := "search\x00" + strings.Join(words, "\x00") + "\x00" + strconv.Itoa(offset) + "\x00" + strconv.Itoa(limit)
+	p, err := c.page(key, func() (cachedPage, error) {
+		ps, err := c.Store.SearchProducts(ctx, words, offset, limit)
+		return cachedPage{products: ps}, err
+	})
+	return p.products, err
+}
+
+// page returns the cached page of key if it is fresh, else reads it and
+// caches it unless a write happened since the read began.
+func (c *cachingStore) page(key string, read func() (cachedPage, error)) (cachedPage, error) {
 	c.mu.Lock()
 	e, ok := c.pages.Get(key)
 	if ok && !c.now().Before(e.expires) {
@@ -85,18 +112,19 @@ func (c *cachingStore) ListProductVersions(ctx context.Context, q ProductQuery) 
 	gen := c.gen
 	c.mu.Unlock()
 	if ok {
-		return e.versions, nil
+		return e, nil
 	}
-	vs, err := c.Store.ListProductVersions(ctx, q)
+	p, err := read()
 	if err != nil {
-		return nil, err
+		return cachedPage{}, err
 	}
 	c.mu.Lock()
 	if gen == c.gen {
-		c.pages.Add(key, cachedPage{versions: vs, expires: c.now().Add(c.pageTTL)})
+		p.expires = c.now().Add(c.pageTTL)
+		c.pages.Add(key, p)
 	}
 	c.mu.Unlock()
-	return vs, nil
+	return p, nil
 }
 
 // get returns a clone of the cached product with id, if it is fresh.

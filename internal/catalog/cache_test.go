@@ -23,11 +23,17 @@ var adminCaller = auth.Principal{Kind: auth.User, Subject: "u-admin", Roles: []s
 // one read, after it has read, until released.
 type countingStore struct {
 	catalog.Store
-	reads atomic.Int64
+	reads    atomic.Int64
+	searches atomic.Int64
 	// hold, when set, receives after the next Product read has read; that
 	// read then waits for release.
 	hold    chan struct{}
 	release chan struct{}
+}
+
+func (s *countingStore) SearchProducts(ctx context.Context, words []string, offset, limit int) ([]*catalog.Product, error) {
+	s.searches.Add(1)
+	return s.Store.SearchProducts(ctx, words, offset, limit)
 }
 
 func (s *countingStore) Product(ctx context.Context, id string) (*catalog.Product, error) {
@@ -307,5 +313,67 @@ func TestListProductsThroughCache(t *testing.T) {
 	c.Advance(time.Millisecond)
 	if got := title(ps[1].ID); got != "Changed elsewhere" {
 		t.Errorf("after the listing TTL: title %q, want the other process's write", got)
+	}
+}
+
+// TestSearchProductsThroughCache: a repeated search is answered from the
+// listing cache; this service's own write shows in the next search at
+// once, another process's after the listing TTL.
+func TestSearchProductsThroughCache(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: t0}
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	counted := &countingStore{Store: st}
+	cfg := catalog.Config{Clock: c.Now, ListingCacheTTL: time.Second}
+	svc, err := catalog.New(counted, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := catalog.New(st, cfg) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	p := validProduct()
+	p.Title = "Walnut chopping board"
+	p, err = svc.CreateProduct(ctx, p, uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := func(query string) []string {
+		t.Helper()
+		got, _, err := svc.SearchProducts(ctx, query, 10, "")
+		if err != nil {
+			t.Fatalf("SearchProducts(%q) = %v", query, err)
+		}
+		var out []string
+		for _, p := range got {
+			out = append(out, p.Title)
+		}
+		return out
+	}
+	titles("walnut")
+	before := counted.searches.Load()
+	if got := titles("walnut"); len(got) != 1 || counted.searches.Load() != before {
+		t.Errorf("repeated search: %q with %d store searches, want 1 product from the cache", got, counted.searches.Load()-before)
+	}
+
+	p = retitle(t, svc, p, "Walnut serving board")
+	if got := titles("walnut"); len(got) != 1 || got[0] != "Walnut serving board" {
+		t.Errorf("after this service's write: %q, want [Walnut serving board]", got)
+	}
+
+	retitle(t, other, p, "Oak serving board")
+	c.Advance(999 * time.Millisecond)
+	if got := titles("walnut"); len(got) != 1 {
+		t.Errorf("within the listing TTL: %q, want the cached page", got)
+	}
+	c.Advance(time.Millisecond)
+	if got := titles("walnut"); len(got) != 0 {
+		t.Errorf("after the listing TTL: %q, want no walnut product", got)
 	}
 }

@@ -237,6 +237,9 @@ type searchCursor struct {
 //
 // Errors: INVALID_ARGUMENT QUERY_INVALID (no word), PAGE_SIZE_INVALID,
 // PAGE_TOKEN_INVALID (also for a token of another query).
+//
+// The products may be shared with the listing cache: the caller must not
+// change them.
 func (s *Service) SearchProducts(ctx context.Context, query string, size int, token string) ([]*Product, string, error) {
 	words := searchWords(query)
 	if len(words) == 0 {
