@@ -20,15 +20,19 @@ const (
 	DefaultAckInterval = 5 * time.Second
 	DefaultMinBackoff  = 100 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
+	DefaultMaxBatch    = 64
 )
 
 // HandleFunc applies one event's effect inside tx, the consumer's
 // transaction that also records the event in the inbox and advances the
 // cursor: the effect, the dedup record and the cursor commit together or
-// not at all. It must have no effect outside tx (it may run again for the
-// same event after a failure) and must not call remote services. An error
-// rolls everything back; the consumer then resubscribes, with backoff, from
-// its durable cursor, so the event is delivered again.
+// not at all. tx may hold other events of the same batch (see
+// ConsumerConfig.MaxBatch), handled before and after e in their order. It
+// must have no effect outside tx (it may run again for the same event after
+// a failure, its own or another event's of the batch) and must not call
+// remote services. An error rolls the whole batch back; the consumer then
+// resubscribes, with backoff, from its durable cursor, so the events are
+// delivered again.
 type HandleFunc func(ctx context.Context, tx *sqldb.Tx, e Event) error
 
 // ConsumerConfig configures NewConsumer.
@@ -55,6 +59,15 @@ type ConsumerConfig struct {
 	// subscribers, caches). It runs on Run's goroutine; keep it short.
 	AfterCommit func(Event)
 
+	// MaxBatch bounds how many events one transaction applies. Once an
+	// event has arrived, the consumer also takes the events the source has
+	// already delivered, never waiting for more (a lone event is applied at
+	// once), up to MaxBatch, and applies them in one transaction: each
+	// event's inbox record and Handle as alone, the cursor set once to the
+	// last one's; all commit or none. 1 applies every event alone. Default
+	// DefaultMaxBatch (64).
+	MaxBatch int
+
 	AckEvery    int           // default DefaultAckEvery
 	AckInterval time.Duration // default DefaultAckInterval
 	// MinBackoff and MaxBackoff bound the delay before resubscribing after
@@ -69,12 +82,13 @@ type ConsumerConfig struct {
 
 // Consumer applies a producer's events to a consuming service's database
 // with exactly-once effects over at-least-once delivery: each event is
-// applied in one transaction that skips it when its id is already in the
+// applied in a transaction that skips it when its id is already in the
 // inbox (event_inbox), else runs Handle, records the id, and advances the
-// durable cursor (event_cursors). After any break (server restart,
-// connection rotated by MaxConnectionAge, network drop, a failed Handle or
-// commit) it resubscribes from that cursor with exponential backoff and
-// jitter.
+// durable cursor (event_cursors). Events already delivered together share
+// one transaction (see ConsumerConfig.MaxBatch). After any break (server
+// restart, connection rotated by MaxConnectionAge, network drop, a failed
+// Handle or commit) it resubscribes from that cursor with exponential
+// backoff and jitter.
 //
 // # Pruned cursor
 //
@@ -103,6 +117,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.AckInterval == 0 {
 		cfg.AckInterval = DefaultAckInterval
 	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff
 	}
@@ -124,6 +141,8 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, errors.New("events: consumer: nil Source")
 	case cfg.Handle == nil:
 		return nil, errors.New("events: consumer: nil Handle")
+	case cfg.MaxBatch < 0:
+		return nil, fmt.Errorf("events: consumer: MaxBatch %d: want > 0", cfg.MaxBatch)
 	case cfg.AckEvery < 0 || cfg.AckInterval < 0:
 		return nil, errors.New("events: consumer: negative ack period")
 	case cfg.MinBackoff < 0 || cfg.MaxBackoff < cfg.MinBackoff:
@@ -182,63 +201,145 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 // session subscribes from the durable cursor and applies events until the
 // stream or an application fails. applied says whether any event was.
+//
+// A goroutine receives (Recv blocks) into a channel of MaxBatch events;
+// this one applies what it finds there in batches, so that the events
+// arriving while a transaction commits share the next one.
 func (c *Consumer) session(ctx context.Context, acks *acker) (applied bool, err error) {
 	cursor, err := c.Cursor(ctx)
 	if err != nil {
 		return false, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream
 	st, err := c.cfg.Source.Subscribe(ctx, cursor, c.cfg.Topics)
 	if err != nil {
+		cancel()
 		return false, err
 	}
 	c.log.DebugContext(ctx, "events: subscribed", "after", cursor)
+	in := make(chan received, c.cfg.MaxBatch)
+	var wg sync.WaitGroup
+	wg.Go(func() { receive(ctx, st, in) })
+	defer func() {
+		cancel() // ends the stream, hence the receiver
+		wg.Wait()
+	}()
+	batch := make([]Event, 0, c.cfg.MaxBatch)
 	for {
-		e, err := st.Recv()
-		if err != nil {
-			return applied, err
+		var r received
+		select {
+		case r = <-in:
+		case <-ctx.Done():
+			return applied, context.Cause(ctx)
 		}
-		if err := c.apply(ctx, e); err != nil {
-			return applied, fmt.Errorf("apply event %s (cursor %s, topic %s): %w", e.ID, e.Cursor, e.Topic, err)
+		// The session's end (the stream's, or an invalid event), after the
+		// events received before it.
+		var end error
+		batch = batch[:0]
+	take:
+		for {
+			if r.err != nil {
+				end = r.err
+				break take
+			}
+			if r.e.ID == "" || r.e.Cursor == "" {
+				end = eventError(r.e, errors.New("event without id or cursor"))
+				break take
+			}
+			batch = append(batch, r.e)
+			if len(batch) == c.cfg.MaxBatch {
+				break take
+			}
+			select {
+			case r = <-in:
+			default:
+				break take
+			}
 		}
-		applied = true
-		acks.applied(e.Cursor)
+		if len(batch) > 0 {
+			if err := c.applyBatch(ctx, batch); err != nil {
+				return applied, err
+			}
+			applied = true
+			acks.applied(batch[len(batch)-1].Cursor, len(batch))
+		}
+		if end != nil {
+			return applied, end
+		}
 	}
 }
 
-// apply runs one event's transaction: dedup, Handle, inbox, cursor.
-func (c *Consumer) apply(ctx context.Context, e Event) error {
-	if e.ID == "" || e.Cursor == "" {
-		return fmt.Errorf("event without id or cursor")
+// received is what the receiving goroutine got from the stream: an event,
+// or the error that ended it.
+type received struct {
+	e   Event
+	err error
+}
+
+// receive sends st's events, then its error, to out until ctx ends.
+func receive(ctx context.Context, st Stream, out chan<- received) {
+	for {
+		e, err := st.Recv()
+		select {
+		case out <- received{e: e, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
 	}
-	handled := false
+}
+
+// applyBatch applies the events of batch in one transaction, in order:
+// dedup and Handle each, then the cursor, once, to the last event's. Then
+// it calls AfterCommit for each event handled.
+func (c *Consumer) applyBatch(ctx context.Context, batch []Event) error {
+	var handled []Event // the events whose Handle ran, in order
 	err := c.cfg.DB.InTx(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
-		handled = false // InTx may run this again after a transient conflict
+		handled = handled[:0] // InTx may run this again after a transient conflict
 		now := time.Now().UTC()
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO event_inbox (consumer, source, event_id, created_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (consumer, source, event_id) DO NOTHING`,
-			c.cfg.Name, c.cfg.SourceName, e.ID, now)
-		if err != nil {
-			return fmt.Errorf("inbox: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("inbox: %w", err)
-		}
-		if n == 1 { // new: apply it; else a duplicate, only the cursor moves
-			if err := c.cfg.Handle(ctx, tx, e); err != nil {
-				return err
+		for _, e := range batch {
+			res, err := tx.ExecContext(ctx,
+				`INSERT INTO event_inbox (consumer, source, event_id, created_at) VALUES (?, ?, ?, ?)
+				 ON CONFLICT (consumer, source, event_id) DO NOTHING`,
+				c.cfg.Name, c.cfg.SourceName, e.ID, now)
+			if err != nil {
+				return eventError(e, fmt.Errorf("inbox: %w", err))
 			}
-			handled = true
+			n, err := res.RowsAffected()
+			if err != nil {
+				return eventError(e, fmt.Errorf("inbox: %w", err))
+			}
+			if n == 1 { // new: apply it; else a duplicate, only the cursor moves
+				if err := c.cfg.Handle(ctx, tx, e); err != nil {
+					return eventError(e, err)
+				}
+				handled = append(handled, e)
+			}
 		}
-		return setCursor(ctx, tx, c.cfg.Name, c.cfg.SourceName, e.Cursor, now)
+		last := batch[len(batch)-1]
+		if err := setCursor(ctx, tx, c.cfg.Name, c.cfg.SourceName, last.Cursor, now); err != nil {
+			return eventError(last, err)
+		}
+		return nil
 	})
-	if err == nil && handled && c.cfg.AfterCommit != nil {
-		c.cfg.AfterCommit(e)
+	if err != nil {
+		if len(batch) > 1 {
+			err = fmt.Errorf("batch of %d events (cursors %s..%s): %w", len(batch), batch[0].Cursor, batch[len(batch)-1].Cursor, err)
+		}
+		return err
 	}
-	return err
+	if c.cfg.AfterCommit != nil {
+		for _, e := range handled {
+			c.cfg.AfterCommit(e)
+		}
+	}
+	return nil
+}
+
+func eventError(e Event, err error) error {
+	return fmt.Errorf("apply event %s (cursor %s, topic %s): %w", e.ID, e.Cursor, e.Topic, err)
 }
 
 func setCursor(ctx context.Context, tx *sqldb.Tx, consumer, source, cursor string, now time.Time) error {
@@ -321,15 +422,15 @@ func (c *Consumer) newAcker() *acker {
 	return a
 }
 
-// applied records that cursor is durable and wakes the ack loop when
-// AckEvery events are waiting.
-func (a *acker) applied(cursor string) {
+// applied records that cursor is durable, n events after the previous
+// one, and wakes the ack loop when AckEvery events are waiting.
+func (a *acker) applied(cursor string, n int) {
 	if a.to == nil {
 		return
 	}
 	a.mu.Lock()
 	a.pending = cursor
-	a.count++
+	a.count += n
 	due := a.count >= a.c.cfg.AckEvery
 	a.mu.Unlock()
 	if due {

@@ -92,7 +92,8 @@ func TestResumeAcrossMaxConnectionAge(t *testing.T) {
 }
 
 // Handle fails after writing its effect, and the commit fails after Handle
-// and the cursor update, each on the first attempt of some events; then
+// and the cursor update, each on the first attempt of some events (and of
+// the events batched with them); then
 // the cursor is reset to the start and every event is delivered again.
 // Every event's effect is applied exactly once.
 func TestExactlyOnceEffects(t *testing.T) {
@@ -127,8 +128,10 @@ func TestExactlyOnceEffects(t *testing.T) {
 		if len(failed) != 2 {
 			t.Errorf("failures injected: %v, want 2", failed)
 		}
-		if got := s.attempts.Load(); got != int64(len(ids))+2 {
-			t.Errorf("Handle ran %d times, want %d (the events plus the failed attempts)", got, len(ids)+2)
+		// The events sharing a failed batch's transaction ran too, and run
+		// again (waitApplied checked that each effect is there once).
+		if got := s.attempts.Load(); got < int64(len(ids))+2 {
+			t.Errorf("Handle ran %d times, want >= %d (the events plus the failed attempts)", got, len(ids)+2)
 		}
 
 		// Redelivery of everything: the inbox drops what was applied.
