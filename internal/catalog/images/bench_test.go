@@ -51,8 +51,8 @@ func (rawSink) UploadProductImage(stream grpc.ClientStreamingServer[catalogv1.Up
 // loopback throughput, so images/raw cannot pass disk/raw; images/disk
 // shows what the images path costs on top of the disk.
 //
-// Two shapes: one upload at a time (sequential: every upload waits for its
-// own fsync, so this is latency-bound) and four at once (concurrent-4: a
+// Three shapes: one upload at a time (sequential: every upload waits for
+// its own fsync, so this is latency-bound), and four and sixteen at once (a
 // server's throughput, where one upload's fsync overlaps the others'
 // transfer). Issue 4's target is >= 0.5 of the raw sink's throughput.
 //
@@ -60,6 +60,7 @@ func (rawSink) UploadProductImage(stream grpc.ClientStreamingServer[catalogv1.Up
 func BenchmarkUpload(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) { benchUpload(b, 1) })
 	b.Run("concurrent-4", func(b *testing.B) { benchUpload(b, 4) })
+	b.Run("concurrent-16", func(b *testing.B) { benchUpload(b, 16) })
 }
 
 func benchUpload(b *testing.B, uploaders int) {
