@@ -79,13 +79,20 @@ func benchCalls(b *testing.B, addr string) {
 		b.Fatal(err)
 	}
 	defer cc.Close()
-	c := hellov1.NewGreeterServiceClient(cc)
+	benchSayHello(b, hellov1.NewGreeterServiceClient(cc), 16)
+}
+
+// benchSayHello calls c.SayHello from GOMAXPROCS×parallelism goroutines
+// for b.N calls, after one untimed call, and reports the process's CPU
+// time per call.
+func benchSayHello(b *testing.B, c hellov1.GreeterServiceClient, parallelism int) {
+	b.Helper()
 	req := &hellov1.SayHelloRequest{Name: "bench"}
 	if _, err := c.SayHello(context.Background(), req); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	b.SetParallelism(16)
+	b.SetParallelism(parallelism)
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -102,7 +109,6 @@ func benchCalls(b *testing.B, addr string) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
-// cpuTime is this process's user+system CPU time.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

@@ -105,25 +105,7 @@ func BenchmarkTransportEcho(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = cc.Close() }()
-			c := hellov1.NewGreeterServiceClient(cc)
-			req := &hellov1.SayHelloRequest{Name: "bench"}
-			if _, err := c.SayHello(context.Background(), req); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.SetParallelism(8) // 16 callers on 2 cores
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := c.SayHello(context.Background(), req); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			benchSayHello(b, hellov1.NewGreeterServiceClient(cc), 8) // 16 callers on 2 cores
 		})
 	}
 }
