@@ -3,7 +3,6 @@ package catalog_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bazaarhq/bazaar/internal/catalog"
-	"github.com/bazaarhq/bazaar/internal/catalog/store"
 	"github.com/bazaarhq/bazaar/internal/platform/auth"
 )
 
@@ -55,11 +53,7 @@ func (s *countingStore) Products(ctx context.Context, ids []string) ([]*catalog.
 
 func newCachedService(t *testing.T, cfg catalog.Config) (*catalog.Service, *countingStore) {
 	t.Helper()
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatalf("store.Open() = %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	cs := &countingStore{Store: st}
 	svc, err := catalog.New(cs, cfg)
 	if err != nil {
@@ -196,11 +190,7 @@ func TestProductCacheRaceWithWrite(t *testing.T) {
 func TestProductCacheTTL(t *testing.T) {
 	t.Parallel()
 	c := &clock{now: t0}
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	cfg := catalog.Config{Clock: c.Now, ProductCacheTTL: 10 * time.Second}
 	svc, err := catalog.New(st, cfg)
 	if err != nil {
@@ -254,11 +244,7 @@ func TestProductCacheOff(t *testing.T) {
 func TestListProductsThroughCache(t *testing.T) {
 	t.Parallel()
 	c := &clock{now: t0}
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	cfg := catalog.Config{Clock: c.Now, ListingCacheTTL: time.Second}
 	svc, err := catalog.New(st, cfg)
 	if err != nil {
@@ -322,11 +308,7 @@ func TestListProductsThroughCache(t *testing.T) {
 func TestSearchProductsThroughCache(t *testing.T) {
 	t.Parallel()
 	c := &clock{now: t0}
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	counted := &countingStore{Store: st}
 	cfg := catalog.Config{Clock: c.Now, ListingCacheTTL: time.Second}
 	svc, err := catalog.New(counted, cfg)

@@ -36,11 +36,7 @@ func (c *clock) Advance(d time.Duration) {
 // contract itself is tested on both engines in internal/catalog/store).
 func newService(t testing.TB) (*catalog.Service, *clock) {
 	t.Helper()
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatalf("store.Open() = %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	c := &clock{now: t0}
 	svc, err := catalog.New(st, catalog.Config{Clock: c.Now})
 	if err != nil {
@@ -63,4 +59,16 @@ func wantErr(t testing.TB, call string, err error, kind errs.Kind, reason string
 	if !errors.As(err, &e) || e.Kind != kind || e.Reason != reason {
 		t.Errorf("%s = %v, want %v %s", call, err, kind, reason)
 	}
+}
+
+// openStore opens a SQLite catalog store in the test's temp dir, closed
+// when the test ends.
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatalf("store.Open() = %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
