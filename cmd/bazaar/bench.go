@@ -288,10 +288,12 @@ func runScenario(ctx context.Context, name string, env scenarios.Env, cfg bench.
 			measureServer = false
 		}
 	}
+	machine := bench.SampleMachine()
 	res, err := bench.Run(ctx, s, cfg)
 	if err != nil {
 		return nil, err
 	}
+	res.Machine = bench.Machine(machine, bench.SampleMachine())
 	if measureServer {
 		if after, err := bench.ScrapeProcess(ctx, adminAddr); err == nil {
 			res.Server = bench.Usage(before, after)

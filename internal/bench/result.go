@@ -29,6 +29,9 @@ type Result struct {
 	// Server is the target process's CPU and memory over the run, when it
 	// is local and publishes them.
 	Server *ServerUsage `json:"server,omitempty"`
+	// Machine is the bench process's own CPU and the whole machine's over
+	// the run (Linux).
+	Machine *MachineUsage `json:"machine,omitempty"`
 	// Baseline is the throughput as a fraction of the baseline scenario's
 	// in the same invocation (--baseline echo).
 	Baseline *BaselineRatio `json:"baseline,omitempty"`
@@ -130,6 +133,9 @@ func WriteText(w io.Writer, results []*Result) error {
 		if s := r.Server; s != nil {
 			fmt.Fprintf(w, "%s server: %.2f CPU cores on average (%.2f CPU-s over %.1f s), RSS %.1f MB before, %.1f MB after\n",
 				r.Scenario, s.CPUCores, s.CPUSeconds, r.Seconds, s.RSSBeforeMB, s.RSSAfterMB)
+		}
+		if m := r.Machine; m != nil {
+			m.print(w, r.Scenario, r.Server)
 		}
 	}
 	return nil
