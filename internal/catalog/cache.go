@@ -26,10 +26,10 @@ import (
 //
 // It also keeps the answers of recent listing queries (a page's ids and
 // versions, as ListProductVersions gives them) and searches (a page of
-// products) for pageTTL: every write
-// through this store drops them all, since any product write may move a
-// product into, out of or within any listing; other processes' writes show
-// after at most pageTTL. The query was most of a cached ListProducts' cost.
+// products) for pageTTL: every write through this store drops them all,
+// since any product write may move a product into, out of or within any
+// listing; other processes' writes show after at most pageTTL. The query
+// was most of a cached ListProducts' cost.
 type cachingStore struct {
 	Store
 	ttl, pageTTL time.Duration
@@ -79,7 +79,7 @@ func newCachingStore(st Store, size int, ttl, pageTTL time.Duration, now func() 
 
 // ListProductVersions serves a listing's ids and versions from the listing
 // cache, or reads them and caches them (unless a write happened meanwhile:
-// see put). The slice returned must not be changed.
+// see page). The slice returned must not be changed.
 func (c *cachingStore) ListProductVersions(ctx context.Context, q ProductQuery) ([]ProductVersion, error) {
 	p, err := c.page(q.pageKey(), func() (cachedPage, error) {
 		vs, err := c.Store.ListProductVersions(ctx, q)

@@ -61,33 +61,31 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 func (codec) Unmarshal(data mem.BufferSlice, v any) error {
-	if vt, ok := v.(vtMessage); ok {
-		switch {
-		case len(data) == 1:
-			return vt.UnmarshalVT(data[0].ReadOnlyData())
-		case data.Len() == 0:
-			return vt.UnmarshalVT(nil)
-		}
-		// A message of several HTTP/2 frames is gathered into one buffer
-		// first. Not from grpc-go's default pool: it zeroes the whole of
-		// the buffer it hands out, and a 64 KiB upload chunk gets a 1 MiB
-		// one, so every chunk cost a 1 MiB memclr (12% of the catalog's
-		// CPU while it took uploads). Ours are sized to the next power of
-		// two and not zeroed, since CopyTo overwrites what is read.
-		// UnmarshalVT copies what it keeps (not the Unsafe variant), so
-		// the buffer may be reused at once.
+	// A message of several HTTP/2 frames is gathered into one buffer
+	// first. Not from grpc-go's default pool: it zeroes the whole of the
+	// buffer it hands out, and a 64 KiB upload chunk gets a 1 MiB one, so
+	// every chunk cost a 1 MiB memclr (12% of the catalog's CPU while it
+	// took uploads). Ours are sized to the next power of two and not
+	// zeroed, since CopyTo overwrites what is read. Both decoders copy what
+	// they keep, so the buffer may be reused at once.
+	var b []byte
+	switch {
+	case len(data) == 1:
+		b = data[0].ReadOnlyData()
+	case len(data) > 1:
 		buf := gatherBuffers.Get(data.Len())
 		defer gatherBuffers.Put(buf)
 		data.CopyTo(*buf)
-		return vt.UnmarshalVT(*buf)
+		b = *buf
 	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
+	if vt, ok := v.(vtMessage); ok {
+		return vt.UnmarshalVT(b)
+	}
 	m, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("grpcx: cannot unmarshal into %T, not a proto.Message", v)
 	}
-	return proto.Unmarshal(buf.ReadOnlyData(), m)
+	return proto.Unmarshal(b, m)
 }
 
 // gatherBuffers holds the buffers Unmarshal gathers messages into and
@@ -127,7 +125,7 @@ func (p *sizeClassPool) Put(b *[]byte) {
 }
 
 // protoMarshal is grpc-go's own proto marshalling, for messages without
-// vtprotobuf methods.
+// vtprotobuf methods, with large messages in gatherBuffers too.
 func protoMarshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
@@ -142,13 +140,12 @@ func protoMarshal(v any) (mem.BufferSlice, error) {
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(size)
+	buf := gatherBuffers.Get(size) // filled whole by the append: no zeroing needed
 	if _, err := opts.MarshalAppend((*buf)[:0], m); err != nil {
-		pool.Put(buf)
+		gatherBuffers.Put(buf)
 		return nil, err
 	}
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, gatherBuffers)}, nil
 }
 
 // codecServerOption and codecCallOption install Codec.

@@ -1,6 +1,7 @@
 package grpcx_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ func TestCodecIsTheProtoWireFormat(t *testing.T) {
 		{"vtproto small", page(1)},
 		{"vtproto pooled", page(200)},
 		{"protobuf-go", &errdetails.ErrorInfo{Reason: "R", Domain: "bazaar.dev", Metadata: map[string]string{"k": "v"}}},
+		{"protobuf-go pooled", &errdetails.ErrorInfo{Reason: "R", Domain: "bazaar.dev", Metadata: map[string]string{"k": strings.Repeat("v", 4096)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
