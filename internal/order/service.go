@@ -25,10 +25,11 @@ type Service struct {
 	changes  *changes
 	bg       context.Context // the drivers' context, ended by Close
 	stop     context.CancelFunc
-	mu       sync.Mutex // guards closed and wg.Add
+	mu       sync.Mutex // guards closed, wg.Add, inFlight and handoff
 	closed   bool
 	wg       sync.WaitGroup
-	inFlight sync.Map // order id -> struct{}: a local driver is on it
+	inFlight map[string]bool   // order id: a local driver is on it
+	handoff  map[string]*Order // order id: leased to the next driver (see goDrive)
 }
 
 // New returns a Service over store that reaches the catalog through inv
@@ -50,6 +51,7 @@ func New(store Store, inv Inventory, pay Payments, cfg Config) (*Service, error)
 	bg, stop := context.WithCancel(context.Background())
 	return &Service{
 		store: store, inv: inv, pay: pay, cfg: cfg, changes: newChanges(), bg: bg, stop: stop,
+		inFlight: map[string]bool{}, handoff: map[string]*Order{},
 	}, nil
 }
 
@@ -67,20 +69,41 @@ func (s *Service) Close() {
 // goDrive starts a driver for the order in the background, unless the
 // Service is closed or a driver of this Service is already on it. leased,
 // when not nil, is the order already leased to this Service.
+//
+// A lease taken while a driver of the order is still on it (CancelOrder
+// takes a completed order's lease the moment its driver has announced the
+// completion, before that driver has returned) is handed to a new driver
+// when that one returns: dropped, it would leave the order with nobody to
+// drive it until the lease expired.
 func (s *Service) goDrive(id string, leased *Order) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.startLocked(id, leased)
+}
+
+// startLocked is goDrive with s.mu held.
+func (s *Service) startLocked(id string, leased *Order) {
 	if s.closed {
 		return
 	}
-	if _, busy := s.inFlight.LoadOrStore(id, struct{}{}); busy {
+	if s.inFlight[id] {
+		if leased != nil {
+			s.handoff[id] = leased
+		}
 		return
 	}
+	s.inFlight[id] = true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer s.inFlight.Delete(id)
 		s.drive(s.bg, id, leased)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.inFlight, id)
+		if next, ok := s.handoff[id]; ok {
+			delete(s.handoff, id)
+			s.startLocked(id, next)
+		}
 	}()
 }
 
